@@ -35,14 +35,14 @@ class PolicySpec:
 
     chunk_len: H, actions per produced chunk (a chunk from the observation of tick k covers ticks k..k+H-1).
     execute_len: actions executed from a chunk before the next one is requested (sync modes), and the
-        async trigger: a new chunk is requested when fewer than ``chunk_len - execute_len`` actions of the
+        async trigger: a new chunk is requested when at most ``chunk_len - execute_len`` actions of the
         newest chunk remain queued (policies may override with ``async_trigger``).
     has_planner: True for a planner/executor policy (calls ``prefill`` and ``chunk``); False for a
         synchronous policy (call ``call``).
     refresh_every: planner refresh every N executor chunks (planner policies only).
     modes: the execution modes the policy supports; default_mode: used when none is asked for.
-    async_trigger: queued actions left at which the async executor asks for the next chunk (None: derived
-        from chunk_len - execute_len).
+    async_trigger: the async executor asks for the next chunk once at most this many queued actions are
+        left (None: chunk_len - execute_len).
     max_context_age_ms: an executor request waits while the newest planner context is older than this.
     privileged: True only for oracles that read simulator state (the scripted expert).
     """
