@@ -1,0 +1,271 @@
+"""The ahabench library API: typed functions, no printing (the ``ahabench`` CLI is a thin layer over them).
+
+Running is separate from reporting: :func:`eval_run` writes a run directory; :func:`report`,
+:func:`regress` and :func:`compare` (given run dirs) only read run directories.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ahabench.engine.io import EPISODES, read_episodes, read_manifest
+from ahabench.engine.run import DEFAULT_PROFILE, Progress, RunConfig, RunResult, run_eval
+from ahabench.records import EpisodeRecord
+from ahabench.report.compare import CompareRow, compare_records
+from ahabench.report.regress import RegressResult, load_reference, write_reference
+from ahabench.report.regress import regress as _regress
+from ahabench.report.sweep import SweepPoint, write_sweep
+
+log = logging.getLogger(__name__)
+
+#: Default parent of run directories: ./runs under the current directory (ignored by git).
+RUNS_DIR = Path("runs")
+
+
+def _task_list(tasks: str | Sequence[str]) -> list[str]:
+    from ahabench.task_registry import resolve_tasks, task_spec
+
+    if isinstance(tasks, str):
+        return resolve_tasks(tasks)
+    for t in tasks:
+        task_spec(t)  # raises KeyError naming an unknown task
+    return list(tasks)
+
+
+def default_out(policy: str, mode: str | None, setting: str, tag: str = "") -> Path:
+    return RUNS_DIR / "_".join(x for x in (policy, mode or "default", setting, tag) if x)
+
+
+def eval_run(
+    policy: str,
+    tasks: str | Sequence[str] = "all",
+    episodes: int = 10,
+    setting: str = "clean",
+    mode: str | None = None,
+    profile: str = DEFAULT_PROFILE,
+    latency: str = "profile",
+    seed: int = 0,
+    workers: int = 1,
+    out: str | Path | None = None,
+    video: bool = False,
+    resume: bool = False,
+    device: str | None = None,
+    latency_scale: float = 1.0,
+    fixed_ms: float | None = None,
+    seeds: dict[str, list[int]] | None = None,
+    two_devices: bool = False,
+    stop_on_success: bool = True,
+    policy_kwargs: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    imports: Sequence[str] = (),
+    progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """Evaluate ``policy`` on ``tasks`` (``all``, a suite, or names) and write the run directory ``out``."""
+    cfg = RunConfig(policy=policy, tasks=_task_list(tasks), episodes=episodes, setting=setting, mode=mode,
+                    profile=str(profile), latency=latency, device=device, latency_scale=latency_scale,
+                    fixed_ms=fixed_ms, seed=seed, seeds=seeds, workers=workers, two_devices=two_devices,
+                    stop_on_success=stop_on_success, video=video, policy_kwargs=dict(policy_kwargs or {}),
+                    env_kwargs=dict(env_kwargs or {}), imports=list(imports))
+    out_dir = Path(out) if out is not None else default_out(policy, mode, setting)
+    return run_eval(cfg, out_dir, resume=resume, progress=progress)
+
+
+def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
+    """The manifest and the episode records of a run directory."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    return manifest, read_episodes(run_dir / EPISODES)
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    rows: list[CompareRow]
+    runs: dict[str, Path]
+
+
+def compare(
+    policies: Sequence[str],
+    tasks: str | Sequence[str] = "all",
+    episodes: int = 10,
+    baseline: str | None = None,
+    runs: dict[str, str | Path] | None = None,
+    out: str | Path | None = None,
+    resume: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    policy_kwargs: dict[str, dict[str, Any]] | None = None,
+    **eval_kwargs: Any,
+) -> Comparison:
+    """Compare policies on the same seeds, each in its default mode. ``runs`` maps a policy name to an
+    existing run dir to read instead of evaluating; the others are evaluated into ``out/<policy>``
+    (resumed when already there). The baseline defaults to the last policy named. ``policy_kwargs`` maps a
+    policy name to its factory kwargs (e.g. ``{"aha-wam": {"checkpoint": "runs/a/checkpoint"}}``)."""
+    runs = {k: Path(v) for k, v in (runs or {}).items()}
+    names = list(policies) or list(runs)
+    if len(names) < 2:
+        raise ValueError(f"compare needs at least two policies, got {names!r}")
+    baseline = baseline or names[-1]
+    if baseline not in names:
+        raise KeyError(f"baseline {baseline!r} is not among the compared policies: {', '.join(names)}")
+    out_root = Path(out) if out is not None else RUNS_DIR / "compare"
+    recs: dict[str, list[EpisodeRecord]] = {}
+    for name in names:
+        if name not in runs:
+            res = eval_run(name, tasks, episodes, out=out_root / name, resume=resume, progress=progress,
+                           policy_kwargs=(policy_kwargs or {}).get(name), **eval_kwargs)
+            runs[name] = res.out
+        recs[name] = load_run(runs[name])[1]
+        if not recs[name]:
+            raise ValueError(f"run {runs[name]} of policy {name!r} holds no episodes")
+    return Comparison(baseline, compare_records(recs, baseline), runs)
+
+
+@dataclass
+class SweepResult:
+    knob: str
+    points: list[SweepPoint]
+    csv_path: Path
+    png_path: Path
+
+
+def sweep(
+    policy: str,
+    tasks: str | Sequence[str] = "all",
+    episodes: int = 10,
+    latency_scales: Sequence[float] | None = None,
+    delays_ms: Sequence[float] | None = None,
+    out: str | Path | None = None,
+    resume: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    **eval_kwargs: Any,
+) -> SweepResult:
+    """Success vs latency: one run per latency scale (``latency_scales``) or per fixed call latency in ms
+    (``delays_ms``), same seeds; writes ``out/sweep.csv`` and ``out/sweep.png``."""
+    if (latency_scales is None) == (delays_ms is None):
+        raise ValueError("give exactly one of latency_scales or delays_ms")
+    knob, values = ("latency_scale", latency_scales) if latency_scales is not None else ("delay_ms", delays_ms)
+    values = [float(v) for v in values]  # type: ignore[union-attr]
+    if not values:
+        raise ValueError(f"no {knob} values to sweep")
+    bad = [v for v in values if v < 0 or (knob == "latency_scale" and v == 0)]
+    if bad:
+        raise ValueError(f"bad {knob} values {bad}: scales must be > 0, delays >= 0")
+    out_root = Path(out) if out is not None else RUNS_DIR / f"sweep_{policy}"
+    points = []
+    for v in values:
+        kw = dict(eval_kwargs)
+        if knob == "latency_scale":
+            kw["latency_scale"] = v
+        else:
+            kw["fixed_ms"] = v
+        res = eval_run(policy, tasks, episodes, out=out_root / f"{knob}_{v:g}", resume=resume, progress=progress, **kw)
+        points.append(SweepPoint(v, res.out, res.summary))
+    csv_path, png = write_sweep(out_root, knob, points)
+    return SweepResult(knob, points, csv_path, png)
+
+
+def regress(run: str | Path, reference: str | Path, alpha: float = 0.05) -> RegressResult:
+    """Test the run's success against a reference file (or reference run dir); see ahabench.report.regress."""
+    _, recs = load_run(run)
+    if not recs:
+        raise ValueError(f"run {run} holds no episodes")
+    return _regress(recs, load_reference(Path(reference)), alpha)
+
+
+def make_reference(run: str | Path, path: str | Path) -> Path:
+    """Write the per-task success counts of ``run`` as a reference file for :func:`regress`."""
+    manifest, recs = load_run(run)
+    if not recs:
+        raise ValueError(f"run {run} holds no episodes")
+    cfg = manifest.get("config", {})
+    meta = {k: cfg.get(k) for k in ("policy", "mode", "setting", "profile", "latency")}
+    meta["run"] = str(run)
+    meta["git"] = manifest.get("git", {}).get("commit")
+    return write_reference(Path(path), recs, meta)
+
+
+def report(run: str | Path, timeline: tuple[str, int] | None = None, rerun_timeline: bool = True) -> Path:
+    """Write ``RUN/report.md`` with PNG plots; returns its path. See :mod:`ahabench.report.markdown`."""
+    from ahabench.report.markdown import write_report
+
+    return write_report(Path(run), timeline=timeline, rerun_timeline=rerun_timeline)
+
+
+def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
+    """Task rows: name, suite, description, arms, step and time limits, expert success (if tabulated)."""
+    from ahabench.task_registry import suites, task_spec
+
+    all_suites = suites()
+    if suite is not None and suite not in all_suites:
+        raise KeyError(f"unknown suite {suite!r}; known suites: {', '.join(sorted(all_suites))}")
+    names = list(all_suites[suite]) if suite else [t for s in all_suites for t in all_suites[s]]
+    expert = _expert_success_table()
+    rows = []
+    for n in dict.fromkeys(names):
+        try:
+            s = task_spec(n)
+        except KeyError:  # declared in a suite but its module did not register it (not built yet)
+            log.warning("task %s is declared in a suite but not registered; left out", n)
+            continue
+        rows.append({"name": s.name, "suite": s.suite, "description": s.description, "arms": s.arms,
+                     "max_steps": s.max_steps, "control_hz": s.control_hz, "time_limit_s": s.time_limit_s,
+                     "expert_success": expert.get(s.name)})
+    return rows
+
+
+def _expert_success_table() -> dict[str, float]:
+    import tasks
+
+    path = Path(tasks.__file__).parent / "expert_success.csv"  # committed table, shipped as package data
+    if not path.exists():
+        return {}
+    out: dict[str, float] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            name = row.get("task") or row.get("name")
+            val = next((row[k] for k in ("expert_success", "success_rate", "success") if row.get(k)), None)
+            if name and val is not None:
+                try:
+                    out[name] = float(val)
+                except ValueError:
+                    log.warning("%s: bad expert success %r for task %s", path, val, name)
+    return out
+
+
+def list_profiles() -> list[dict[str, Any]]:
+    """Shipped latency profiles: name, description, devices and the policies they time."""
+    from ahabench.latency import PROFILES_DIR, list_profiles as names, load_profile
+
+    rows = []
+    for name in names():
+        p = load_profile(name)
+        rows.append({"name": p.name, "description": p.description, "devices": list(p.devices),
+                     "policies": sorted(p.latency_ms), "path": str(PROFILES_DIR / f"{name}.yaml")})
+    return rows
+
+
+def collect(tasks: str | Sequence[str], episodes: int, setting: str = "clean", out: str | Path = "data/demos",
+            progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
+    """Collect expert demos (delegates to ahabench.data.collect.collect_demos)."""
+    from ahabench.data.collect import collect_demos
+
+    return collect_demos(_task_list(tasks), episodes, setting, Path(out), progress=progress, **kwargs)
+
+
+def train(policy: str, tasks: str | Sequence[str], size: str = "tiny", steps: int = 1000,
+          out: str | Path = "runs/train", data: str | Path | None = None, resume: bool = False, seed: int = 0,
+          progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
+    """Train a policy (delegates to ahabench.train.train_policy; kwargs: episodes, tokenizer_steps, ...)."""
+    from ahabench.train import train_policy
+
+    return train_policy(policy, _task_list(tasks), size, steps, Path(out), None if data is None else Path(data),
+                        resume, seed, progress, **kwargs)
+
+
+__all__ = ["eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
+           "collect", "train", "load_run", "default_out", "Comparison", "SweepResult", "RunResult", "RunConfig",
+           "Progress"]

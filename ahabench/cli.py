@@ -1,0 +1,420 @@
+"""The ``ahabench`` command: a thin Typer layer over :mod:`ahabench.api` (rich output lives only here).
+
+Errors: an unknown task / policy / profile / suite, a malformed file or a bad option value prints one red
+line naming the bad value (and the choices) and exits 2; an internal error prints one red line and exits 1
+(``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich import box
+from rich.table import Table
+
+os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
+
+app = typer.Typer(name="ahabench", no_args_is_help=True, add_completion=False,
+                  help="Evaluate world-action-model robot policies on a deterministic simulated clock.")
+console = Console()
+err_console = Console(stderr=True)
+_STATE = {"debug": False}
+
+# ---- shared options -------------------------------------------------------------------------------
+PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Registered policy name (see the policies package).")]
+TasksOpt = Annotated[str, typer.Option("--tasks", "-t", help="'all', a suite name, or comma-separated task names.")]
+EpisodesOpt = Annotated[int, typer.Option("--episodes", "-n", min=1, help="Episodes per task.")]
+SettingOpt = Annotated[str, typer.Option("--setting", "-s", help="Scene setting: clean or randomized.")]
+ModeOpt = Annotated[Optional[str], typer.Option("--mode", "-m", help="frozen, blocking or async (default: the policy's default mode).")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help="Latency profile: a shipped profile name or a YAML path.")]
+LatencyOpt = Annotated[str, typer.Option("--latency", "-l", help="Latency model: profile, measured or roofline.")]
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="Device for the roofline latency model (e.g. h100).")]
+ScaleOpt = Annotated[float, typer.Option("--latency-scale", help="Multiply every call latency by this factor.")]
+FixedOpt = Annotated[Optional[float], typer.Option("--fixed-ms", help="Charge every call this constant latency (ms) instead.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Eval seed base: seeds start at 100000 * (1 + SEED).")]
+SeedsOpt = Annotated[Optional[str], typer.Option("--seeds", help="Explicit comma-separated seeds for every task (skips the expert-solvable filter).")]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Parallel worker processes (results identical to 1).")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (default: runs/<policy>_<mode>_<setting>).")]
+ImportOpt = Annotated[Optional[list[str]], typer.Option("--import", help="Python module to import first (registers extra tasks/policies); repeatable.")]
+CkptOpt = Annotated[Optional[Path], typer.Option("--checkpoint", "-c", help="Policy checkpoint, passed to the policy factory as checkpoint=.")]
+
+
+class _UsageError(Exception):
+    """A user mistake that the CLI reports in one line with exit code 2."""
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map library exceptions to one red line: user errors exit 2, internal errors exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import yaml
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[red]interrupted:[/red] finished episodes are saved; continue with --resume")
+            raise typer.Exit(130)
+        except (_UsageError, KeyError, ValueError, FileNotFoundError, FileExistsError, yaml.YAMLError) as e:
+            if _STATE["debug"]:
+                err_console.print_exception()
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            err_console.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+        except Exception as e:  # noqa: BLE001 - the CLI edge: never dump a traceback on a user by default
+            if _STATE["debug"]:
+                err_console.print_exception()
+            err_console.print(f"[red]internal error:[/red] {type(e).__name__}: {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+
+    return wrapper
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details (INFO).")] = False,
+         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    """ahabench: success rates and rates of robot policies under realistic inference latency."""
+    from rich.logging import RichHandler
+
+    _STATE["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+                        handlers=[RichHandler(console=err_console, show_path=False)], format="%(message)s", force=True)
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise _UsageError(f"bad {what} {text!r}: expected comma-separated numbers") from None
+
+
+def _seed_map(seeds: str | None, tasks: str) -> dict[str, list[int]] | None:
+    if seeds is None:
+        return None
+    from ahabench.task_registry import resolve_tasks
+
+    try:
+        vals = [int(x) for x in seeds.split(",") if x.strip()]
+    except ValueError:
+        raise _UsageError(f"bad --seeds {seeds!r}: expected comma-separated integers") from None
+    return {t: vals for t in resolve_tasks(tasks)}
+
+
+def _progress_ctx():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=err_console, transient=False)
+
+
+class _RunProgress:
+    """Adapts the engine's per-episode callback to rich progress bars: one bar per run (compare and sweep
+    make several runs; a run starts when the done count goes back down)."""
+
+    def __init__(self, bar: Any, label: str):
+        self.bar, self.label, self.id, self.last = bar, label, None, 0
+
+    def __call__(self, ev: Any) -> None:
+        r = ev.record
+        if self.id is None or ev.done <= self.last:
+            self.id = self.bar.add_task(f"{self.label} {r.policy} ({r.mode})", total=ev.total, status="")
+        self.last = ev.done
+        mark = "[red]error[/red]" if r.error else "[green]ok[/green]" if r.success_once else "fail"
+        self.bar.update(self.id, completed=ev.done, status=f"{r.task} seed {r.seed} {mark}  "
+                        f"{r.task}: {ev.task_successes}/{ev.task_done} of {ev.task_total}")
+
+
+def _fmt(x: float | None, spec: str = ".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _table(title: str, cols: tuple[str, ...]) -> Table:
+    """Compact tables: no cell wrapping (narrow terminals crop the last columns, not every cell)."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for i, col in enumerate(cols):
+        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+    return t
+
+
+def _show(t: Table) -> None:
+    """Print a table at its natural width: a narrow terminal wraps lines rather than cropping numbers."""
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(1000), t).maximum
+    if natural <= console.width:
+        console.print(t)
+    else:  # rich never renders wider than its console: use a wider one on the same stream
+        Console(file=console.file, width=natural, force_terminal=console.is_terminal).print(t)
+
+
+def _ci(r: Any) -> str:
+    return f"[{100 * r.ci_low:.0f}, {100 * r.ci_high:.0f}]"
+
+
+def summary_table(rows: list[Any], title: str) -> Table:
+    t = _table(title, ("task", "success", "95% CI", "err", "t_succ s", "Hz", "react ms", "stale", "held"))
+    for r in rows:
+        t.add_row(r.task, f"{r.successes}/{r.episodes} ({100 * r.success_rate:.0f}%)",
+                  _ci(r), str(r.errors), _fmt(r.t_success_mean_s),
+                  _fmt(r.chunk_hz), _fmt(r.reaction_ms_p50, ".1f"), _fmt(r.stale_ratio, ".3f"), _fmt(r.hold_ratio, ".3f"),
+                  style="bold" if r.task == "overall" else None)
+    return t
+
+
+def _policy_kwargs(checkpoint: Path | None) -> dict[str, Any]:
+    return {"checkpoint": str(checkpoint)} if checkpoint is not None else {}
+
+
+# ---- commands ---------------------------------------------------------------------------------------
+@app.command("eval")
+@_friendly
+def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt = 10, setting: SettingOpt = "clean",
+             mode: ModeOpt = None, profile: ProfileOpt = "rtx5090d-paper", latency: LatencyOpt = "profile",
+             device: DeviceOpt = None, latency_scale: ScaleOpt = 1.0, fixed_ms: FixedOpt = None, seed: SeedOpt = 0,
+             seeds: SeedsOpt = None, workers: WorkersOpt = 1, out: OutOpt = None,
+             video: Annotated[bool, typer.Option("--video", help="Save each episode's policy-view frames as MP4 under OUT/videos.")] = False,
+             resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in OUT, skipping recorded episodes.")] = False,
+             two_devices: Annotated[bool, typer.Option("--two-devices", help="Run the planner on its own simulated GPU.")] = False,
+             checkpoint: CkptOpt = None, imports: ImportOpt = None) -> None:
+    """Evaluate a policy; writes OUT/manifest.json, episodes.jsonl, summary.csv and summary.json."""
+    from ahabench import api
+
+    _import_all(imports)
+    with _progress_ctx() as bar:
+        res = api.eval_run(policy, tasks, episodes, setting, mode, profile, latency, seed, workers, out, video, resume,
+                           device=device, latency_scale=latency_scale, fixed_ms=fixed_ms, seeds=_seed_map(seeds, tasks),
+                           two_devices=two_devices, policy_kwargs=_policy_kwargs(checkpoint), imports=imports or (),
+                           progress=_RunProgress(bar, "eval"))
+    _show(summary_table(res.summary, f"{policy} ({res.config.mode}, {setting}, {latency}: {profile})"))
+    console.print(f"run written to {res.out}")
+
+
+def _import_all(imports: list[str] | None) -> None:
+    import importlib
+
+    for m in imports or ():
+        try:
+            importlib.import_module(m)
+        except ImportError as e:
+            raise _UsageError(f"cannot import --import module {m!r}: {e}") from None
+
+
+@app.command("compare")
+@_friendly
+def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to compare; the last is the default baseline.")],
+                baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="Policy the speedups are measured against.")] = None,
+                runs: Annotated[Optional[list[Path]], typer.Option("--runs", "-r", help="Existing run dirs, one per policy in order, instead of evaluating.")] = None,
+                tasks: TasksOpt = "all", episodes: EpisodesOpt = 10, setting: SettingOpt = "clean",
+                profile: ProfileOpt = "rtx5090d-paper", latency: LatencyOpt = "profile", device: DeviceOpt = None,
+                seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1, out: OutOpt = None,
+                checkpoint: Annotated[Optional[list[str]], typer.Option("--checkpoint", "-c", help="POLICY=PATH: checkpoint of one compared policy; repeatable.")] = None,
+                markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table.")] = False,
+                as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+                imports: ImportOpt = None) -> None:
+    """Compare policies on the same seeds: success, t_success, chunk Hz and speedups against a baseline."""
+    from ahabench import api
+    from ahabench.report.compare import compare_json, compare_markdown
+
+    _import_all(imports)
+    run_map: dict[str, Path] = {}
+    if runs:
+        if len(runs) != len(policies):
+            raise _UsageError(f"--runs gives {len(runs)} dirs for {len(policies)} policies; give one per policy")
+        run_map = dict(zip(policies, runs))
+    ckpts: dict[str, dict[str, Any]] = {}
+    for item in checkpoint or ():
+        name, sep, path = item.partition("=")
+        if not sep or name not in policies:
+            raise _UsageError(f"bad --checkpoint {item!r}: expected POLICY=PATH with POLICY one of {', '.join(policies)}")
+        ckpts[name] = {"checkpoint": path}
+    with _progress_ctx() as bar:
+        res = api.compare(policies, tasks, episodes, baseline=baseline, runs=run_map, out=out,
+                          progress=_RunProgress(bar, "compare"), policy_kwargs=ckpts, setting=setting, profile=profile, latency=latency,
+                          device=device, seed=seed, seeds=_seed_map(seeds, tasks), workers=workers, imports=imports or ())
+    if as_json:
+        console.print_json(compare_json(res.rows, res.baseline))
+    elif markdown:
+        console.print(compare_markdown(res.rows, res.baseline), markup=False, highlight=False)
+    else:
+        t = _table(f"speedups against {res.baseline}",
+                   ("task", "policy", "mode", "success", "95% CI", "t_succ s", "Hz", "x Hz", "x task (n)"))
+        for r in res.rows:
+            t.add_row(r.task, r.policy, r.mode, f"{r.successes}/{r.episodes}", _ci(r),
+                      _fmt(r.t_success_mean_s), _fmt(r.chunk_hz), _fmt(r.speedup_hz), f"{_fmt(r.speedup_task)} ({r.both_solved})")
+        _show(t)
+
+
+@app.command("sweep")
+@_friendly
+def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt = 10,
+              latency_scale: Annotated[Optional[str], typer.Option("--latency-scale", help="Comma-separated latency scales, e.g. 0.5,1,2,4.")] = None,
+              delays_ms: Annotated[Optional[str], typer.Option("--delays-ms", help="Comma-separated fixed call latencies in ms, e.g. 0,50,100,200.")] = None,
+              setting: SettingOpt = "clean", mode: ModeOpt = None, profile: ProfileOpt = "rtx5090d-paper",
+              latency: LatencyOpt = "profile", seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1,
+              out: OutOpt = None, checkpoint: CkptOpt = None, imports: ImportOpt = None) -> None:
+    """Success vs latency: one run per value; writes OUT/sweep.csv and OUT/sweep.png."""
+    from ahabench import api
+
+    if (latency_scale is None) == (delays_ms is None):
+        raise _UsageError("give exactly one of --latency-scale or --delays-ms")
+    _import_all(imports)
+    scales = _floats(latency_scale, "--latency-scale") if latency_scale else None
+    delays = _floats(delays_ms, "--delays-ms") if delays_ms else None
+    with _progress_ctx() as bar:
+        res = api.sweep(policy, tasks, episodes, latency_scales=scales, delays_ms=delays, out=out,
+                        progress=_RunProgress(bar, "sweep"), setting=setting, mode=mode, profile=profile, latency=latency,
+                        seed=seed, seeds=_seed_map(seeds, tasks), workers=workers,
+                        policy_kwargs=_policy_kwargs(checkpoint), imports=imports or ())
+    t = _table(f"{policy}: success vs {res.knob}", (res.knob, "success", "95% CI", "t_succ s", "held"))
+    for p in res.points:
+        o = p.summary[-1]
+        t.add_row(f"{p.value:g}", f"{o.successes}/{o.episodes}", _ci(o),
+                  _fmt(o.t_success_mean_s), _fmt(o.hold_ratio, ".3f"))
+    _show(t)
+    console.print(f"wrote {res.csv_path} and {res.png_path}")
+
+
+@app.command("regress")
+@_friendly
+def regress_cmd(run: Annotated[Path, typer.Argument(help="Run directory to test.")],
+                reference: Annotated[Optional[Path], typer.Option("--reference", help="Reference file (or reference run dir) to test against.")] = None,
+                alpha: Annotated[float, typer.Option("--alpha", help="Family-wise significance level.")] = 0.05,
+                write_ref: Annotated[Optional[Path], typer.Option("--write-reference", help="Write RUN's counts as a reference file here and exit.")] = None,
+                as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+    """Exit 1 when RUN's success drops significantly against the reference (one-sided Fisher, Holm)."""
+    from ahabench import api
+    from ahabench.report.regress import result_json
+
+    if write_ref is not None:
+        path = api.make_reference(run, write_ref)
+        console.print(f"reference written to {path}")
+        return
+    if reference is None:
+        raise _UsageError("give --reference FILE to test against, or --write-reference FILE to make one")
+    res = api.regress(run, reference, alpha)
+    if as_json:
+        console.print_json(result_json(res))
+    else:
+        t = _table(f"{res.test}, alpha {alpha}", ("task", "reference", "run", "p", "p (Holm)", "regressed"))
+        for r in res.rows:
+            t.add_row(r.task, f"{r.ref_successes}/{r.ref_episodes}", f"{r.run_successes}/{r.run_episodes}",
+                      f"{r.p_value:.4g}", f"{r.p_adjusted:.4g}", "[red]YES[/red]" if r.regressed else "no")
+        _show(t)
+    if res.missing:
+        err_console.print(f"[yellow]warning:[/yellow] reference tasks not in the run: {', '.join(res.missing)}")
+    if not res.passed:
+        for line in res.explain():
+            err_console.print(f"[red]regression:[/red] {line}", highlight=False)
+        raise typer.Exit(1)
+    console.print("[green]no significant success drop[/green]")
+
+
+@app.command("report")
+@_friendly
+def report_cmd(run: Annotated[Path, typer.Argument(help="Run directory.")],
+               task: Annotated[Optional[str], typer.Option("--task", help="Task of the episode whose timeline is plotted.")] = None,
+               seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the episode whose timeline is plotted.")] = None,
+               no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Only use a stored timeline; never re-run an episode.")] = False) -> None:
+    """Write RUN/report.md with plots: success per task, rates, and one episode's timeline."""
+    from ahabench import api
+
+    if (task is None) != (seed is None):
+        raise _UsageError("give both --task and --seed to pick the timeline episode, or neither")
+    path = api.report(run, timeline=(task, seed) if task is not None else None, rerun_timeline=not no_rerun)
+    console.print(f"report written to {path}")
+
+
+@app.command("tasks")
+@_friendly
+def tasks_cmd(suite: Annotated[Optional[str], typer.Option("--suite", help="Only this suite.")] = None,
+              as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List tasks: name, suite, description, arms, limits, expert success."""
+    from ahabench import api
+
+    rows = api.list_tasks(suite)
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    t = _table("tasks", ("name", "suite", "arms", "steps", "limit s", "expert", "description"))
+    for r in rows:
+        exp = "-" if r["expert_success"] is None else f"{100 * r['expert_success']:.0f}%"
+        t.add_row(r["name"], r["suite"], str(r["arms"]), str(r["max_steps"]), f"{r['time_limit_s']:.1f}", exp, r["description"])
+    _show(t)
+
+
+@app.command("profiles")
+@_friendly
+def profiles_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the shipped latency profiles."""
+    from ahabench import api
+
+    rows = api.list_profiles()
+    if as_json:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    t = Table(title="latency profiles")
+    keys = [k for k in (rows[0] if rows else {"name": 0}) if k != "path"]
+    for k in keys:
+        t.add_column(k)
+    for r in rows:
+        t.add_row(*[", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in (r.get(k) for k in keys)])
+    _show(t)
+
+
+@app.command("collect")
+@_friendly
+def collect_cmd(tasks: TasksOpt = "all", episodes: EpisodesOpt = 50, setting: SettingOpt = "clean",
+                out: Annotated[Path, typer.Option("--out", "-o", help="Demo dataset directory.")] = Path("data/demos"),
+                workers: WorkersOpt = 1) -> None:
+    """Collect scripted-expert demos (thin wrapper over ahabench.data.collect.collect_demos)."""
+    from ahabench import api
+
+    with _progress_ctx() as bar:
+        ids: dict[str, Any] = {}
+
+        def on_event(ev: Any) -> None:  # ahabench.data.collect.CollectEvent
+            if ev.task not in ids:
+                ids[ev.task] = bar.add_task(f"collect {ev.task}", total=ev.total, status="")
+            bar.update(ids[ev.task], completed=ev.done, status=f"seed {ev.seed} {'kept' if ev.success else 'skipped'}")
+
+        res = api.collect(tasks, episodes, setting, out, progress=on_event, workers=workers)
+    console.print(f"{res.total_kept} demos in {out}")
+
+
+@app.command("train")
+@_friendly
+def train_cmd(policy: PolicyOpt, tasks: TasksOpt = "all",
+              size: Annotated[str, typer.Option("--size", help="Training size preset (tiny or small).")] = "tiny",
+              steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the main (WAM) stage.")] = 1000,
+              out: Annotated[Path, typer.Option("--out", "-o", help="Training directory (checkpoint in OUT/checkpoint).")] = Path("runs/train"),
+              data: Annotated[Optional[Path], typer.Option("--data", help="Demo folder (default: collect into OUT/demos).")] = None,
+              episodes: Annotated[int, typer.Option("--episodes", "-n", min=1, help="Demos per task to collect when --data has none.")] = 50,
+              resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted training run.")] = False,
+              seed: Annotated[int, typer.Option("--seed", help="Training seed (data order, initialisation).")] = 0) -> None:
+    """Train a policy (thin wrapper over ahabench.train.train_policy)."""
+    from ahabench import api
+
+    with _progress_ctx() as bar:
+        ids: dict[str, Any] = {}
+
+        def on_step(ev: Any) -> None:  # ahabench.train.TrainEvent
+            if ev.stage not in ids:
+                ids[ev.stage] = bar.add_task(f"train {policy}: {ev.stage}", total=ev.steps, status="")
+            bar.update(ids[ev.stage], completed=ev.step, status=f"loss {ev.loss:.4f}")
+
+        res = api.train(policy, tasks, size, steps, out, data=data, resume=resume, seed=seed, progress=on_step,
+                        episodes=episodes)
+    console.print(f"checkpoint written to {res.checkpoint}")
+
+
+if __name__ == "__main__":
+    app()

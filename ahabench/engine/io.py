@@ -1,0 +1,205 @@
+"""Run-directory I/O: crash-safe episodes.jsonl, atomic file writes, and the run manifest.
+
+``episodes.jsonl`` is appended one complete line at a time (write, flush, fsync), so a killed run leaves
+at most one partial trailing line, which :func:`read_episodes` drops (and can truncate away) on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+from ahabench.records import EpisodeRecord
+
+log = logging.getLogger(__name__)
+
+EPISODES = "episodes.jsonl"
+MANIFEST = "manifest.json"
+_VERSIONED = ("ahabench", "torch", "sapien", "mani-skill", "mplib", "numpy", "gymnasium", "pandas")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary sibling, fsync, then rename: readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class EpisodeWriter:
+    """Appends one :class:`EpisodeRecord` per line, durably."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "a", encoding="utf-8")
+
+    def write(self, rec: EpisodeRecord) -> None:
+        # One write call of the complete line: a kill can cut it short but never interleave two records.
+        self._f.write(rec.to_json() + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> "EpisodeWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def read_episodes(path: Path, repair: bool = False) -> list[EpisodeRecord]:
+    """Read complete records; a trailing line without newline (a killed write) is ignored.
+
+    repair=True truncates the file to its last complete line, so appends continue cleanly.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        log.warning("%s: ignoring a partial last line (%d bytes), from an interrupted run", path, len(data) - end)
+        if repair:
+            with open(path, "r+b") as f:
+                f.truncate(end)
+                f.flush()
+                os.fsync(f.fileno())
+    out = []
+    for i, line in enumerate(data[:end].decode("utf-8").splitlines()):
+        if not line.strip():
+            continue
+        try:
+            out.append(EpisodeRecord.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ValueError(f"{path}:{i + 1}: not an episode record ({e})") from e
+    return out
+
+
+def write_sorted_episodes(path: Path, records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
+    """Rewrite episodes.jsonl sorted by (task, seed): the deterministic order of a finished run."""
+    recs = sorted(records, key=lambda r: (r.task, r.seed))
+    atomic_write_text(Path(path), "".join(r.to_json() + "\n" for r in recs))
+    return recs
+
+
+def git_commit(repo: Path | None = None) -> dict[str, Any]:
+    repo = repo or Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as e:
+        return {"commit": None, "dirty": None, "error": str(e)}
+    if sha.returncode != 0:
+        return {"commit": None, "dirty": None, "error": sha.stderr.strip()}
+    return {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def host_info() -> dict[str, Any]:
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def write_manifest(out: Path, config: dict[str, Any], seeds: dict[str, list[int]], extra: dict | None = None) -> dict:
+    manifest = {
+        "config": config,
+        "seeds": seeds,
+        "versions": package_versions(),
+        "git": git_commit(),
+        "host": host_info(),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **(extra or {}),
+    }
+    atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    p = Path(run_dir) / MANIFEST
+    if not p.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: no {MANIFEST}")
+    return json.loads(p.read_text())
+
+
+class FrameRecorder:
+    """A transparent TaskEnv proxy that keeps every frame the policy was shown, for ``--video``.
+
+    It records only what :meth:`observe` rendered (the policy's view, at its request rate), so turning
+    video on renders nothing extra and leaves the episode record unchanged.
+    """
+
+    def __init__(self, env: Any):
+        self._env = env
+        self._frames: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+    def observe(self, tick: int, time_us: int) -> Any:
+        obs = self._env.observe(tick, time_us)
+        self._frames.append(_mosaic(obs.images))
+        return obs
+
+    def save(self, path: Path, fps: float = 10.0) -> Path | None:
+        if not self._frames:
+            return None
+        import cv2
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        h, w = self._frames[0].shape[:2]
+        vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        for fr in self._frames:
+            vw.write(cv2.cvtColor(fr, cv2.COLOR_RGB2BGR))
+        vw.release()
+        self._frames.clear()
+        return path
+
+
+def _mosaic(images: dict[str, Any]) -> Any:
+    """Head camera on top, wrist cameras side by side below, each resized to the head's height."""
+    import cv2
+    import numpy as np
+
+    from ahabench.types import CAMERAS
+
+    head = images.get(CAMERAS[0], next(iter(images.values())))
+    h, w = head.shape[:2]
+    wrists = [images[c] for c in CAMERAS[1:] if c in images]
+    if not wrists:
+        return np.ascontiguousarray(head)
+    half = w // len(wrists)
+    row = np.concatenate([cv2.resize(im, (half, h)) for im in wrists], axis=1)
+    if row.shape[1] != w:
+        row = cv2.resize(row, (w, h))
+    return np.ascontiguousarray(np.concatenate([head, row], axis=0))

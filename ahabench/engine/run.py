@@ -1,0 +1,254 @@
+"""Multi-episode evaluation runs: plan (task, seed) episodes, execute them (in-process or in a
+forkserver pool), write the run directory, resume interrupted runs.
+
+Run directory: ``manifest.json`` (config, seeds, versions, git commit, host), ``episodes.jsonl``
+(one EpisodeRecord per line; appended durably as episodes finish, rewritten sorted by task then seed
+when the run completes), ``summary.csv`` / ``summary.json`` (see :mod:`ahabench.report.summary`).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ahabench.engine.io import (EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest,
+                                write_sorted_episodes)
+from ahabench.engine.workers import EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, run_in_pool
+from ahabench.records import EpisodeRecord
+from ahabench.report.summary import GroupSummary, summarize, write_summary
+
+log = logging.getLogger(__name__)
+
+LATENCY_KINDS: tuple[str, ...] = ("profile", "measured", "roofline", "fixed")
+DEFAULT_PROFILE = "rtx5090d-paper"
+# Config keys that must match for --resume to continue a run rather than mix two different ones.
+# ``episodes`` may differ: resuming with a larger -n extends a run. A run never deletes recorded episodes.
+_RESUME_KEYS = ("policy", "tasks", "setting", "mode", "profile", "latency", "device", "latency_scale", "fixed_ms",
+                "seed", "seeds", "policy_kwargs", "env_kwargs", "two_devices", "stop_on_success")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines an evaluation run (stored verbatim in manifest.json)."""
+
+    policy: str
+    tasks: list[str]
+    episodes: int
+    setting: str = "clean"
+    mode: str | None = None  # None: the policy's default mode
+    profile: str = DEFAULT_PROFILE
+    latency: str = "profile"
+    device: str | None = None
+    latency_scale: float = 1.0
+    fixed_ms: float | None = None
+    seed: int = 0  # eval seed base: seeds start at 100000 * (1 + seed)
+    seeds: dict[str, list[int]] | None = None  # explicit seeds per task (skips the expert filter)
+    workers: int = 1
+    two_devices: bool = False
+    stop_on_success: bool = True
+    video: bool = False
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    imports: list[str] = field(default_factory=list)  # modules that register extra tasks / policies
+
+    def validate(self) -> None:
+        from ahabench.task_registry import SETTINGS
+
+        if self.episodes < 1:
+            raise ValueError(f"episodes must be >= 1, got {self.episodes!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers!r}")
+        if self.setting not in SETTINGS:
+            raise ValueError(f"unknown setting {self.setting!r}; choices: {', '.join(SETTINGS)}")
+        if self.latency not in LATENCY_KINDS:
+            raise ValueError(f"unknown latency model {self.latency!r}; choices: {', '.join(LATENCY_KINDS)}")
+        if self.latency_scale <= 0:
+            raise ValueError(f"latency scale must be > 0, got {self.latency_scale!r}")
+        if not self.tasks:
+            raise ValueError("no tasks to evaluate")
+
+
+@dataclass
+class Progress:
+    """One finished episode, as reported to a progress callback."""
+
+    record: EpisodeRecord
+    done: int
+    total: int
+    task_done: int
+    task_total: int
+    task_successes: int
+
+
+@dataclass
+class RunResult:
+    out: Path
+    config: RunConfig
+    records: list[EpisodeRecord]
+    summary: list[GroupSummary]
+    seeds: dict[str, list[int]]
+
+    @property
+    def overall(self) -> GroupSummary:
+        return self.summary[-1]
+
+
+def resolve_mode(policy: str, mode: str | None, policy_kwargs: dict[str, Any] | None = None) -> tuple[str, Any]:
+    """(mode, policy): the policy's default mode when none is asked for; an unsupported mode raises naming
+    the choices."""
+    from ahabench.policy import make_policy
+
+    pol = make_policy(policy, **(policy_kwargs or {}))
+    spec = pol.spec
+    if mode is None:
+        return spec.default_mode, pol
+    if mode not in spec.modes:
+        raise ValueError(f"policy {policy!r} does not support mode {mode!r}; choices: {', '.join(spec.modes)}")
+    return mode, pol
+
+
+def check_latency(cfg: RunConfig, policy: Any) -> Any:
+    """Build the latency model once up front: an unknown profile, a malformed profile file or a profile
+    without this policy's calls fails the run before any episode instead of crashing every episode."""
+    from ahabench.latency import make_latency_model
+
+    model = make_latency_model(cfg.latency, cfg.profile, device=cfg.device, scale=cfg.latency_scale,
+                               fixed_ms=cfg.fixed_ms)
+    model.check(policy.spec.name, policy.spec.calls, cost=policy.cost)
+    return model
+
+
+def plan_seeds(cfg: RunConfig) -> dict[str, list[int]]:
+    if cfg.seeds is not None:
+        missing = [t for t in cfg.tasks if t not in cfg.seeds]
+        if missing:
+            raise ValueError(f"explicit seeds given but none for tasks {missing}")
+        return {t: [int(s) for s in cfg.seeds[t]][: cfg.episodes] for t in cfg.tasks}
+    from ahabench.seeds import eval_seeds
+
+    return {t: list(eval_seeds(t, cfg.episodes, cfg.setting, cfg.seed)) for t in cfg.tasks}
+
+
+def _check_resume(out: Path, cfg_dict: dict[str, Any]) -> None:
+    old = read_manifest(out)["config"]
+    diff = [k for k in _RESUME_KEYS if old.get(k) != cfg_dict.get(k)]
+    if diff:
+        detail = ", ".join(f"{k}: {old.get(k)!r} -> {cfg_dict.get(k)!r}" for k in diff)
+        raise ValueError(f"cannot resume {out}: the run was made with a different config ({detail}); "
+                         "use another output dir")
+
+
+def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
+             progress: Callable[[Progress], None] | None = None) -> RunResult:
+    """Evaluate ``cfg.policy`` on every (task, seed) of the plan and write the run directory ``out``."""
+    cfg.validate()
+    import importlib
+
+    for mod in cfg.imports:
+        importlib.import_module(mod)
+    cfg.mode, policy = resolve_mode(cfg.policy, cfg.mode, cfg.policy_kwargs)
+    latency = check_latency(cfg, policy)
+    del policy  # workers build their own; this one only answered questions about its spec
+    out = Path(out)
+    ep_path = out / EPISODES
+    cfg_dict = asdict(cfg)
+    if ep_path.exists() and ep_path.stat().st_size > 0 and not resume:
+        raise FileExistsError(f"{out} already holds episodes; pass resume=True (--resume) or another output dir")
+    if resume and (out / "manifest.json").exists():
+        _check_resume(out, cfg_dict)
+    seeds = plan_seeds(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(out, cfg_dict, seeds)
+
+    done_recs = read_episodes(ep_path, repair=True) if resume else []
+    plan = [(t, s) for t in cfg.tasks for s in seeds[t]]
+    wanted = set(plan)
+    have = {(r.task, r.seed) for r in done_recs}
+    records = list(done_recs)
+    jobs = [EpisodeJob(t, s, i) for i, (t, s) in enumerate(plan) if (t, s) not in have]
+    if have:
+        log.info("resuming %s: %d episodes recorded, %d to run", out, len(have & wanted), len(jobs))
+
+    worker_cfg = dict(cfg_dict)
+    worker_cfg["video_dir"] = str(out / "videos") if cfg.video else None
+    worker_cfg["latency_names"] = {"profile": latency.name, "latency": latency.kind}
+    task_total = {t: len(seeds[t]) for t in cfg.tasks}
+    task_done = {t: sum(1 for r in records if r.task == t and (r.task, r.seed) in wanted) for t in cfg.tasks}
+    task_succ = {t: sum(1 for r in records if r.task == t and r.success_once and (r.task, r.seed) in wanted)
+                 for t in cfg.tasks}
+
+    with EpisodeWriter(ep_path) as writer:
+        def finish(rec: EpisodeRecord) -> None:
+            writer.write(rec)
+            records.append(rec)
+            task_done[rec.task] += 1
+            task_succ[rec.task] += int(rec.success_once)
+            if progress is not None:
+                progress(Progress(rec, sum(task_done.values()), len(plan), task_done[rec.task], task_total[rec.task],
+                                  task_succ[rec.task]))
+
+        if cfg.workers == 1 or len(jobs) <= 1:
+            _run_inline(worker_cfg, jobs, finish)
+        else:
+            _run_pool(worker_cfg, jobs, min(cfg.workers, len(jobs)), finish)
+
+    records = write_sorted_episodes(ep_path, records)
+    rows = summarize(records)
+    write_summary(out, rows, meta={"policy": cfg.policy, "mode": cfg.mode, "setting": cfg.setting,
+                                   "profile": cfg.profile, "latency": cfg.latency})
+    return RunResult(out, cfg, records, rows, seeds)
+
+
+def _run_inline(cfg: dict[str, Any], jobs: list[EpisodeJob], finish: Callable[[EpisodeRecord], None]) -> None:
+    worker = EpisodeWorker(cfg)
+    try:
+        for job in jobs:
+            finish(worker.run(job)[0])
+    finally:
+        worker.close()
+
+
+def _make_pool(cfg: dict[str, Any], n: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("forkserver"), initializer=init_pool_worker,
+                               initargs=(cfg,))
+
+
+def _run_pool(cfg: dict[str, Any], jobs: list[EpisodeJob], n: int,
+              finish: Callable[[EpisodeRecord], None]) -> None:
+    """Episodes are submitted in (task, seed) order, so each worker meets each task about once and builds
+    its env once per task.
+
+    A worker that dies (a segfault in the simulator, an ``os._exit``) breaks the whole pool and every
+    episode still pending in it. Those are re-run one at a time in a one-worker pool, so a pool that dies
+    then was killed by that very episode: it alone is recorded as a crash and the others still run."""
+    lost: list[EpisodeJob] = []
+    with _make_pool(cfg, n) as pool:
+        futs = {pool.submit(run_in_pool, job): job for job in jobs}
+        for fut in as_completed(futs):
+            try:
+                finish(fut.result())
+            except BrokenProcessPool:
+                lost.append(futs[fut])
+    if not lost:
+        return
+    log.warning("a worker process died; re-running %d episodes one at a time to find the culprit", len(lost))
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for job in sorted(lost, key=lambda j: j.index):
+            pool = pool or _make_pool(cfg, 1)
+            try:
+                finish(pool.submit(run_in_pool, job).result())
+            except BrokenProcessPool:
+                pool.shutdown(wait=True)
+                pool = None
+                finish(crash_record(cfg, job.task, job.seed, cfg["mode"],
+                                    RuntimeError("the worker process died during this episode"),
+                                    **cfg.get("latency_names", {})))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)

@@ -1,0 +1,162 @@
+"""Episode execution inside one process: build each task's env once, run episodes, isolate crashes.
+
+The same :class:`EpisodeWorker` runs in-process (``workers=1``) and in each pool process
+(``workers>1``, forkserver), so both paths produce byte-identical records: every episode starts from
+``reset(seed)`` with a fresh latency model and freshly seeded global RNGs, whatever ran before it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import random
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ahabench.records import EpisodeRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    task: str
+    seed: int
+    index: int  # position in the run's (task, seed) plan, for progress only
+
+
+def limit_threads() -> None:
+    """One compute thread per process: the machines have few cores and workers would fight for them."""
+    for var in ("LP_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # torch is a dependency, but the engine itself does not need it
+        pass
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the global RNGs a policy might use, so an episode's result depends on its seed only."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def crash_record(cfg: dict[str, Any], task: str, seed: int, mode: str, exc: BaseException,
+                 profile: str | None = None, latency: str | None = None) -> EpisodeRecord:
+    """The record of an episode that raised: a failure, flagged ``error_kind='crash'``."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
+    return EpisodeRecord(
+        task=task, setting=cfg["setting"], seed=seed, policy=cfg["policy"], mode=mode,
+        profile=profile or str(cfg["profile"]), latency=latency or cfg["latency"], success_once=False, success_at_end=False,
+        t_success_s=None, sim_time_s=0.0, ticks=0, n_chunks=0, n_prefills=0, chunk_ms_mean=None,
+        chunk_ms_p50=None, chunk_ms_p95=None, chunk_ms_p99=None, prefill_ms_mean=None, prefill_ms_p50=None,
+        prefill_ms_p95=None, chunk_hz=None, achieved_chunk_rate=None, reaction_ms_p50=None,
+        reaction_ms_p95=None, stale_ratio=0.0, hold_ratio=0.0, context_age_ms_p50=None,
+        context_age_ms_max=None, actions_produced=0, actions_stale=0, ticks_held=0, frames_rendered=0,
+        frames_consumed=0, error=f"{type(exc).__name__}: {exc}", error_kind="crash",
+        reproducible=cfg["latency"] != "measured", extra={"where": where},
+    )
+
+
+class EpisodeWorker:
+    """Runs episodes of one run configuration (a plain dict, so it pickles to worker processes)."""
+
+    def __init__(self, cfg: dict[str, Any]):
+        self.cfg = cfg
+        for mod in cfg.get("imports", ()):
+            importlib.import_module(mod)  # user plugins that register tasks / policies
+        self._task: str | None = None
+        self._env: Any = None
+        self._policy: Any = None
+
+    def _get_env(self, task: str) -> Any:
+        if self._task != task:
+            self._close_env()
+            from ahabench.task_registry import make_task_env
+
+            self._env = make_task_env(task, **self.cfg.get("env_kwargs", {}))
+            self._task = task
+        return self._env
+
+    def _get_policy(self) -> Any:
+        if self._policy is None:
+            from ahabench.policy import make_policy
+
+            self._policy = make_policy(self.cfg["policy"], **self.cfg.get("policy_kwargs", {}))
+        return self._policy
+
+    def _close_env(self) -> None:
+        if self._env is not None:
+            try:
+                self._env.close()
+            except Exception:  # a broken env must not hide the error that broke it
+                log.exception("closing env of task %s failed", self._task)
+        self._env, self._task = None, None
+
+    def close(self) -> None:
+        self._close_env()
+
+    def run(self, job: EpisodeJob, record_timeline: bool = False) -> tuple[EpisodeRecord, Any]:
+        cfg = self.cfg
+        mode = cfg["mode"]
+        names = cfg.get("latency_names") or {"profile": str(cfg["profile"]), "latency": cfg["latency"]}
+        try:
+            from ahabench.engine.episode import run_episode
+            from ahabench.latency import make_latency_model
+
+            # Latency models are stateless per call (draws keyed on seed, call, index): a fresh one per
+            # episode costs nothing and rules out any carry-over between episodes.
+            latency = make_latency_model(cfg["latency"], cfg["profile"], device=cfg.get("device"),
+                                         scale=cfg.get("latency_scale", 1.0), fixed_ms=cfg.get("fixed_ms"))
+            names = {"profile": latency.name, "latency": latency.kind}
+            env = self._get_env(job.task)
+            policy = self._get_policy()
+            recorder = None
+            if cfg.get("video_dir"):
+                from ahabench.engine.io import FrameRecorder
+
+                env = recorder = FrameRecorder(env)
+            seed_everything(job.seed)
+            # run_episode binds the env to privileged policies (the expert) and to those only.
+            rec, timeline = run_episode(env, policy, seed=job.seed, setting=cfg["setting"], mode=mode,
+                                        latency=latency, two_devices=cfg.get("two_devices", False),
+                                        stop_on_success=cfg.get("stop_on_success", True),
+                                        record_timeline=record_timeline)
+            if recorder is not None:
+                recorder.save(Path(cfg["video_dir"]) / f"{job.task}_seed{job.seed}.mp4")
+            return rec, timeline
+        except Exception as e:  # crash isolation: record it, rebuild env and policy, keep going
+            log.warning("episode %s seed %d crashed: %s", job.task, job.seed, e, exc_info=True)
+            self._close_env()
+            self._policy = None
+            return crash_record(cfg, job.task, job.seed, mode, e, **names), None
+
+
+# ---- process-pool plumbing: one worker object per pool process ----
+_WORKER: EpisodeWorker | None = None
+
+
+def init_pool_worker(cfg: dict[str, Any]) -> None:
+    global _WORKER
+    limit_threads()
+    _WORKER = EpisodeWorker(cfg)
+
+
+def run_in_pool(job: EpisodeJob) -> EpisodeRecord:
+    assert _WORKER is not None, "init_pool_worker was not run in this process"
+    return _WORKER.run(job)[0]

@@ -1,0 +1,1 @@
+"""Reporting: statistics, summaries, comparisons, regression tests, sweeps, plots and report pages."""

@@ -1,0 +1,85 @@
+"""Small, dependency-free statistics for success rates: Wilson intervals, Fisher's exact test, Holm.
+
+Everything here works on counts (successes out of episodes), the only thing a success-rate benchmark
+measures. Exact integer arithmetic (``math.comb``) keeps the tests reproducible to the last digit.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Sequence
+
+
+def _z(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    Chosen over the normal (Wald) interval because benchmark rates sit near 0 or 1 with 10-100 episodes,
+    where Wald collapses to zero width. ``n == 0`` gives the uninformative interval (0, 1).
+    """
+    if n < 0 or successes < 0 or successes > n:
+        raise ValueError(f"need 0 <= successes <= n, got successes={successes!r}, n={n!r}")
+    if n == 0:
+        return (0.0, 1.0)
+    z = _z(confidence)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # Clamp float round-off at the ends (p = 0 or 1 give exactly 0 / 1 in exact arithmetic).
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def fisher_exact_less(a_succ: int, a_n: int, b_succ: int, b_n: int) -> float:
+    """One-sided Fisher exact p-value for H1: rate(a) < rate(b).
+
+    Conditional on the total number of successes, the successes of ``a`` follow a hypergeometric law;
+    the p-value is P(X <= a_succ). Exact, so valid for the small per-task counts of a benchmark.
+    """
+    for name, s, n in (("a", a_succ, a_n), ("b", b_succ, b_n)):
+        if n < 0 or s < 0 or s > n:
+            raise ValueError(f"bad counts for {name}: successes={s!r}, n={n!r}")
+    total_s = a_succ + b_succ
+    total_n = a_n + b_n
+    if a_n == 0 or b_n == 0:
+        return 1.0
+    denom = math.comb(total_n, a_n)
+    lo = max(0, total_s - b_n)
+    num = sum(math.comb(total_s, x) * math.comb(total_n - total_s, a_n - x) for x in range(lo, a_succ + 1))
+    return min(1.0, num / denom)
+
+
+def holm_adjust(pvalues: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values (family-wise error control, valid under any dependence)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), None for no values."""
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return None
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"percentile q must be in [0, 100], got {q!r}")
+    pos = (len(vals) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(vals) - 1)
+    return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None

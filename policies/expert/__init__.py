@@ -1,0 +1,13 @@
+"""``expert``: the task's scripted expert as a privileged oracle (registered with ahabench.policy)."""
+
+from ahabench.policy import register_policy
+from policies.expert.config import ExpertConfig
+from policies.expert.policy import ExpertPolicy
+
+
+@register_policy("expert", "privileged oracle: the task's scripted expert served through the clock as chunks")
+def make_expert(**kwargs) -> ExpertPolicy:
+    return ExpertPolicy(ExpertConfig(**kwargs))
+
+
+__all__ = ["ExpertConfig", "ExpertPolicy", "make_expert"]

@@ -1,0 +1,13 @@
+"""``hold``: the do-nothing baseline (registered with ahabench.policy)."""
+
+from ahabench.policy import register_policy
+from policies.hold.config import HoldConfig
+from policies.hold.policy import HoldPolicy
+
+
+@register_policy("hold", "never moves: repeats the robot's current joint targets (success floor)")
+def make_hold(**kwargs) -> HoldPolicy:
+    return HoldPolicy(HoldConfig(**kwargs))
+
+
+__all__ = ["HoldConfig", "HoldPolicy", "make_hold"]

@@ -1,0 +1,132 @@
+"""Reporting on hand-built records: summaries, compare speedups, regression tests, sweep files, report page."""
+
+import json
+
+import pytest
+
+from ahabench.engine.io import write_manifest, write_sorted_episodes
+from ahabench.records import EpisodeRecord
+from ahabench.report.compare import compare_markdown, compare_records
+from ahabench.report.regress import load_reference, regress, write_reference
+from ahabench.report.summary import load_summary, summarize, summary_to_csv, write_summary
+from ahabench.report.sweep import SweepPoint, write_sweep
+
+
+def rec(task="a", seed=0, success=True, t=2.0, chunk_ms=41.37, n_chunks=10, policy="p", error=None, **kw):
+    base = dict(task=task, setting="clean", seed=seed, policy=policy, mode="async", profile="prof", latency="profile",
+                success_once=success, success_at_end=success, t_success_s=t if success else None, sim_time_s=4.0,
+                ticks=100, n_chunks=n_chunks, n_prefills=5, chunk_ms_mean=chunk_ms, chunk_ms_p50=chunk_ms,
+                chunk_ms_p95=chunk_ms, chunk_ms_p99=chunk_ms, prefill_ms_mean=34.59, prefill_ms_p50=34.59,
+                prefill_ms_p95=34.59, chunk_hz=1000 / chunk_ms if chunk_ms else None, achieved_chunk_rate=2.5,
+                reaction_ms_p50=80.0, reaction_ms_p95=120.0, stale_ratio=0.1, hold_ratio=0.05,
+                context_age_ms_p50=40.0, context_age_ms_max=90.0, actions_produced=100, actions_stale=10,
+                ticks_held=5, frames_rendered=20, frames_consumed=20, error=error,
+                error_kind="crash" if error else None)
+    base.update(kw)
+    return EpisodeRecord(**base)
+
+
+def test_summary_counts_errors_apart_and_pools():
+    recs = [rec("a", 0), rec("a", 1, success=False), rec("a", 2, success=False, error="boom", n_chunks=0, chunk_ms=None),
+            rec("b", 0, t=4.0, chunk_ms=20.0, n_chunks=30), rec("b", 1, t=6.0, chunk_ms=20.0, n_chunks=10)]
+    rows = summarize(recs)
+    assert [r.task for r in rows] == ["a", "b", "overall"]
+    a, b, o = rows
+    assert (a.episodes, a.successes, a.failures, a.errors) == (3, 1, 1, 1)
+    assert a.success_rate == pytest.approx(1 / 3)
+    assert b.t_success_mean_s == pytest.approx(5.0)
+    assert b.chunk_hz == pytest.approx(50.0)
+    # overall chunk latency is pooled over chunks: (10*41.37*2 + 40*20) / 60
+    assert o.chunk_ms_mean == pytest.approx((20 * 41.37 + 40 * 20.0) / 60)
+    assert (o.episodes, o.successes, o.errors) == (5, 3, 1)
+    assert o.task_mean_success == pytest.approx((1 / 3 + 1.0) / 2)
+    assert o.stale_ratio == pytest.approx(50 / 500)
+    csv_text = summary_to_csv(rows)
+    assert csv_text.splitlines()[0].startswith("task,episodes,successes,failures,errors,success_rate,ci_low")
+
+
+def test_summary_roundtrip(tmp_path):
+    rows = summarize([rec("a", 0), rec("a", 1, success=False)])
+    write_summary(tmp_path, rows, meta={"policy": "p"})
+    back = load_summary(tmp_path)
+    assert [r.task for r in back] == ["a", "overall"] and back[0].successes == 1
+
+
+def test_compare_paper_and_task_speedups():
+    # The paper's figures: AHA-WAM 41.37 ms vs Fast-WAM 190 ms per chunk -> 24.17 Hz vs 5.26 Hz = 4.59x.
+    aha = [rec("a", s, t=2.0, chunk_ms=41.37, policy="aha-wam") for s in range(3)]
+    fast = [rec("a", s, t=3.0, chunk_ms=190.0, policy="fast-wam") for s in range(2)] + [rec("a", 2, success=False, chunk_ms=190.0, policy="fast-wam")]
+    rows = compare_records({"aha-wam": aha, "fast-wam": fast}, baseline="fast-wam")
+    by = {(r.task, r.policy): r for r in rows}
+    r = by[("overall", "aha-wam")]
+    assert r.chunk_hz == pytest.approx(24.17, abs=0.005)
+    assert by[("overall", "fast-wam")].chunk_hz == pytest.approx(5.26, abs=0.005)
+    assert r.speedup_hz == pytest.approx(190 / 41.37) and round(r.speedup_hz, 2) == 4.59
+    assert r.speedup_task == pytest.approx(1.5) and r.both_solved == 2  # seed 2 only aha solved
+    assert by[("a", "fast-wam")].speedup_hz == pytest.approx(1.0)
+    md = compare_markdown(rows, "fast-wam")
+    assert "| overall | aha-wam | async | 3/3 (100.0%)" in md and "4.59" in md
+    with pytest.raises(KeyError, match="nope"):
+        compare_records({"x": aha}, baseline="nope")
+
+
+def test_regress_passes_on_equal_and_fails_on_drop(tmp_path):
+    ref = [rec("a", s, success=s < 18) for s in range(20)] + [rec("b", s) for s in range(20)]
+    path = write_reference(tmp_path / "ref.json", ref, {"policy": "p"})
+    counts = load_reference(path)
+    assert counts == {"a": {"episodes": 20, "successes": 18}, "b": {"episodes": 20, "successes": 20}}
+    same = regress(ref, counts)
+    assert same.passed and all(not r.regressed for r in same.rows)
+    dropped = [rec("a", s, success=s < 18) for s in range(20)] + [rec("b", s, success=s < 8) for s in range(20)]
+    res = regress(dropped, counts, alpha=0.05)
+    assert not res.passed
+    assert [r.task for r in res.rows if r.regressed] == ["b", "overall"]
+    assert "b: 8/20 vs reference 20/20" in res.explain()[0]
+    # A small drop is not significant.
+    assert regress([rec("a", s, success=s < 16) for s in range(20)] + [rec("b", s) for s in range(20)], counts).passed
+
+
+def test_load_reference_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        load_reference(bad)
+    bad.write_text(json.dumps({"tasks": {}}))
+    with pytest.raises(ValueError, match="not an ahabench reference"):
+        load_reference(bad)
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        load_reference(tmp_path / "missing.json")
+
+
+def test_sweep_files(tmp_path):
+    pts = [SweepPoint(v, tmp_path / f"r{v}", summarize([rec("a", s, success=s < 4 - i) for s in range(4)]))
+           for i, v in enumerate([0.5, 1.0, 2.0])]
+    csv_path, png = write_sweep(tmp_path, "latency_scale", pts)
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("latency_scale,task,episodes,successes,success_rate")
+    assert len(lines) == 1 + 3 * 2  # task a + overall per point
+    assert png.stat().st_size > 1000
+    with pytest.raises(ValueError, match="knob 'speed'"):
+        write_sweep(tmp_path, "speed", pts)
+
+
+def test_report_page_with_stored_timeline(tmp_path):
+    from ahabench.clock.timeline import JobRecord, TickRecord, Timeline
+    from ahabench.report.markdown import write_report
+
+    recs = [rec("a", 0), rec("a", 1, success=False, error="RuntimeError: x")]
+    write_manifest(tmp_path, {"policy": "p", "mode": "async", "setting": "clean", "tasks": ["a"], "episodes": 2,
+                              "latency": "profile", "profile": "prof", "seed": 0}, {"a": [0, 1]})
+    write_sorted_episodes(tmp_path / "episodes.jsonl", recs)
+    tl = Timeline(dt_us=40000, mode="async", max_steps=10, devices=["gpu0"],
+                  jobs=[JobRecord(0, "prefill", "gpu0", 0, 0, "done", 0, 34590, 34590),
+                        JobRecord(1, "chunk", "gpu0", 34590, 0, "done", 34590, 75960, 41370)],
+                  ticks=[TickRecord(k, None if k < 2 else 1, max(0, 14 - k)) for k in range(10)])
+    (tmp_path / "timelines").mkdir()
+    (tmp_path / "timelines" / "a_seed0.json").write_text(json.dumps(tl.to_dict()))
+    path = write_report(tmp_path, rerun_timeline=False)
+    text = path.read_text()
+    assert "| a | 1/2 (50.0%)" in text and "![timeline](plots/timeline.png)" in text
+    assert "a seed 1: crash: RuntimeError: x" in text
+    for name in ("success", "rates", "timeline"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 1000
