@@ -1,0 +1,120 @@
+"""Episode seeds, RoboTwin's protocol: evaluation uses only seeds the scripted expert solves.
+
+Evaluation seeds for run index ``base`` start at ``100000 * (1 + base)`` and search upward; collection seeds start
+at 0. A seed is kept only if the task's expert succeeds on it (physics only, no rendering). Verdicts are cached
+in a JSON file per (task, setting) under the ahabench cache directory, so a second call is instant; the cache
+is keyed by a hash of the task's source files, so editing a task or the expert code invalidates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+from pathlib import Path
+
+from ahabench.envs.meshes import cache_dir
+
+logger = logging.getLogger(__name__)
+
+EVAL_SEED_STRIDE = 100_000
+#: Give up when this many consecutive candidate seeds fail: the expert (not the seeds) is broken.
+MAX_CONSECUTIVE_FAILURES = 50
+
+
+def eval_seed_start(base: int = 0) -> int:
+    return EVAL_SEED_STRIDE * (1 + int(base))
+
+
+def _code_hash(task: str) -> str:
+    """Hash of the code that decides a verdict: the task's env class module, the expert primitives and planner."""
+    from mani_skill.utils.registration import REGISTERED_ENVS
+
+    from ahabench.experts import evaluate, planner, primitives
+    from ahabench.task_registry import task_spec
+
+    env_cls = REGISTERED_ENVS[task_spec(task).env_id].cls
+    files = {inspect.getfile(m) for m in (evaluate, planner, primitives)}
+    files |= {inspect.getfile(c) for c in env_cls.__mro__ if c.__module__.startswith(("tasks", "ahabench"))}
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+class SeedVerdicts:
+    """The cached expert verdicts of one (task, setting): seed -> solved."""
+
+    def __init__(self, task: str, setting: str):
+        self.task, self.setting = task, setting
+        self.path = cache_dir() / "seeds" / f"{task}__{setting}.json"
+        self.code = _code_hash(task)
+        self.verdicts: dict[int, bool] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text())
+                if data.get("code") == self.code:
+                    self.verdicts = {int(k): bool(v) for k, v in data["verdicts"].items()}
+            except (json.JSONDecodeError, KeyError, ValueError):
+                logger.warning("ignoring unreadable seed cache %s", self.path)
+        self._env = None
+
+    def solved(self, seed: int) -> bool:
+        if seed not in self.verdicts:
+            from ahabench.experts.evaluate import expert_episode
+            from ahabench.task_registry import make_task_env
+
+            if self._env is None:
+                self._env = make_task_env(self.task, render=False)
+            ok, steps = expert_episode(self._env, seed, self.setting)
+            self.verdicts[seed] = ok
+            logger.info("%s/%s seed %d: expert %s (%d steps)", self.task, self.setting, seed,
+                        "solves" if ok else "fails", steps)
+        return self.verdicts[seed]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"task": self.task, "setting": self.setting, "code": self.code,
+                                   "verdicts": {str(k): v for k, v in sorted(self.verdicts.items())}}))
+        os.replace(tmp, self.path)
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+
+
+def solvable_seeds(task: str, n: int, start: int, setting: str = "clean") -> list[int]:
+    """The first ``n`` seeds >= ``start`` that the task's expert solves."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    v = SeedVerdicts(task, setting)
+    out: list[int] = []
+    seed, misses = start, 0
+    try:
+        while len(out) < n:
+            if v.solved(seed):
+                out.append(seed)
+                misses = 0
+            else:
+                misses += 1
+                if misses >= MAX_CONSECUTIVE_FAILURES:
+                    raise RuntimeError(f"{task}/{setting}: expert failed {misses} seeds in a row from {seed - misses + 1}")
+            seed += 1
+    finally:
+        v.save()
+        v.close()
+    return out
+
+
+def eval_seeds(task: str, n: int, setting: str = "clean", base: int = 0) -> list[int]:
+    """``n`` evaluation seeds for ``task``: expert-solvable seeds from ``100000 * (1 + base)`` upward."""
+    return solvable_seeds(task, n, eval_seed_start(base), setting)
+
+
+def collection_seeds(task: str, n: int, setting: str = "clean") -> list[int]:
+    """``n`` demonstration-collection seeds for ``task``: expert-solvable seeds from 0 upward."""
+    return solvable_seeds(task, n, 0, setting)

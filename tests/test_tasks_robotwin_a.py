@@ -1,0 +1,61 @@
+"""The first four RoboTwin tasks: seeded resets, their scripted experts, and a do-nothing baseline."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
+
+import numpy as np
+import pytest
+
+from ahabench.experts.evaluate import expert_episode
+from ahabench.task_registry import make_task_env, suites
+
+TASKS = [t for t in ("stack_blocks_two", "stack_blocks_three", "blocks_ranking_rgb", "blocks_ranking_size")
+         if t in suites()["robotwin"]]
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def env(request):
+    e = make_task_env(request.param, render=False)
+    yield e
+    e.close()
+
+
+def _object_poses(env) -> np.ndarray:
+    return np.concatenate([a.pose.raw_pose[0].cpu().numpy() for a in env.env.task_objects()])
+
+
+def test_reset_is_deterministic(env):
+    a = env.reset(11)
+    pa = _object_poses(env)
+    env.reset(12)
+    pb = _object_poses(env)
+    b = env.reset(11)
+    assert a.instruction == b.instruction
+    assert np.allclose(pa, _object_poses(env))
+    assert not np.allclose(pa, pb), "different seeds should place objects differently"
+    assert env.reset(11, unseen_instructions=False).instruction in [
+        t.format(**env.env.instruction_fields()) for t in env.env.INSTRUCTIONS_SEEN]
+
+
+def test_expert_succeeds_pulled_ahead(env):
+    """As the clock serves it: up to 64 actions pulled before the first is executed; randomized setting."""
+    ok, steps = expert_episode(env, 1, setting="randomized", lookahead=64)
+    assert ok and steps <= env.spec.max_steps
+
+
+def test_expert_succeeds_closed_loop(env):
+    """One pull, one step (clean setting); every task in the slow run, the first one always."""
+    if env.spec.name != TASKS[0] and not os.environ.get("AHABENCH_SLOW_TESTS"):
+        pytest.skip("closed-loop expert run of the other tasks: set AHABENCH_SLOW_TESTS=1")
+    ok, steps = expert_episode(env, 0)
+    assert ok and steps <= env.spec.max_steps
+
+
+def test_holding_still_does_not_succeed(env):
+    env.reset(3)
+    for _ in range(100):
+        cond = env.step(env.hold_action())
+        assert not cond["success"]
