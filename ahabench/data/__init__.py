@@ -1,0 +1,1 @@
+"""Expert demos: collection (:mod:`.collect`), the on-disk format (:mod:`.format`) and training samples (:mod:`.dataset`)."""

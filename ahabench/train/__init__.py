@@ -1,0 +1,182 @@
+"""Training of the WAM policies: ``train_policy`` runs the stages a policy needs, resumably.
+
+Stages, each in its own folder under ``out`` (with ``train_state.pt`` for --resume, ``loss.jsonl`` for the
+learning curve, ``checkpoint/`` and ``done.json`` once finished):
+
+1. ``tokenizer/``: the conv VAE on the demos' mosaics; then every frame's latents are cached.
+2. ``wam/``: the video DiT + action DiT (+ OVCR) by flow matching on cached latents.
+3. ``flash/`` (aha-wam-flash only): ODE distillation of the action sampler from the stage-2 teacher.
+
+The final, shippable checkpoint is ``out/checkpoint/`` (fp16 weights of the whole model under the prefix
+"wam.", config.json, norm_stats.json): copy it to ``policies/<policy>/checkpoint/`` to ship it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ahabench.data.dataset import DemoDataset, SampleConfig
+from ahabench.train.checkpoint import save_checkpoint
+from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent
+from ahabench.train.tokenizer_stage import cache_latents, train_tokenizer
+from ahabench.train.wam_stage import train_wam
+
+log = logging.getLogger(__name__)
+
+#: Policy name -> (WAM variant, distilled Flash sampler?).
+POLICY_VARIANTS: dict[str, tuple[str, bool]] = {
+    "aha-wam": ("aha", False),
+    "naive-async": ("naive_async", False),
+    "fast-wam": ("fast", False),
+    "aha-wam-flash": ("aha", True),
+}
+
+#: Optimisation settings per size preset (the model sizes themselves live in policies/wam/config.py).
+TRAIN_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(batch=16, lr=3e-4, tok_batch=16, tok_lr=1e-3, flash_lr=1e-4, ckpt_every=200, log_every=10),
+    "small": dict(batch=32, lr=2e-4, tok_batch=32, tok_lr=5e-4, flash_lr=5e-5, ckpt_every=500, log_every=20),
+}
+
+__all__ = ["train_policy", "TrainSummary", "TrainEvent", "POLICY_VARIANTS", "TRAIN_PRESETS"]
+
+
+@dataclass
+class TrainSummary:
+    policy: str
+    size: str
+    out: Path
+    checkpoint: Path
+    tasks: list[str]
+    n_episodes: int
+    n_samples: int
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "size": self.size, "out": str(self.out), "checkpoint": str(self.checkpoint),
+                "tasks": self.tasks, "n_episodes": self.n_episodes, "n_samples": self.n_samples,
+                "stages": self.stages, "wall_s": round(self.wall_s, 2)}
+
+
+def _stage_info(res: LoopResult | None) -> dict[str, Any]:
+    if res is None:
+        return {"skipped": "already trained"}
+    return {"steps": res.steps, "first_loss": res.first_loss, "last_loss": res.last_loss, "wall_s": round(res.wall_s, 2),
+            "resumed_from": res.resumed_from}
+
+
+def train_policy(
+    policy: str,
+    tasks: list[str],
+    size: str,
+    steps: int,
+    out: Path,
+    data: Path | None,
+    resume: bool,
+    seed: int,
+    progress: Callable[[TrainEvent], None] | None = None,
+    *,
+    episodes: int = 50,
+    max_episodes: int | None = None,
+    tokenizer_steps: int | None = None,
+    distill_steps: int | None = None,
+    batch_size: int | None = None,
+    offset_training: bool | None = None,
+    threads: int | None = 2,
+) -> TrainSummary:
+    """Train ``policy`` (aha-wam | fast-wam | naive-async | aha-wam-flash) at ``size`` on demos of ``tasks``.
+
+    data: demo folder (collected with ``episodes`` clean demos per task into ``out/demos`` when None or
+        when demos are missing). steps: WAM-stage steps; the tokenizer and the Flash distillation default
+        to steps // 4 each (at least 20). offset_training: None = on for the async policies, off for
+        fast-wam (which always acts at phase 0). threads: torch threads (2 when training alone on 2 cores).
+    """
+    if policy not in POLICY_VARIANTS:
+        raise KeyError(f"unknown policy {policy!r} to train; trainable: {sorted(POLICY_VARIANTS)}")
+    if size not in TRAIN_PRESETS:
+        raise ValueError(f"no training preset for size {size!r}; known: {sorted(TRAIN_PRESETS)} (the paper size is for cost estimates only)")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    from policies.wam.config import make_config
+    from policies.wam.wam import WAM
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    variant, flash = POLICY_VARIANTS[policy]
+    preset = TRAIN_PRESETS[size]
+    data = _ensure_demos(Path(data) if data is not None else out / "demos", tasks, episodes)
+    cfg = make_config(size, variant)
+    offset = (variant != "fast") if offset_training is None else bool(offset_training)
+    ds = DemoDataset.from_dir(data, tasks, max_episodes, SampleConfig(offset_training=offset))
+    bsz = batch_size or preset["batch"]
+    tok_steps = tokenizer_steps if tokenizer_steps is not None else max(20, steps // 4)
+    loop_kw = dict(log_every=preset["log_every"], ckpt_every=preset["ckpt_every"], seed=seed)
+    summary = TrainSummary(policy, size, out, out / "checkpoint", list(tasks), len(ds.episodes), len(ds))
+
+    torch.manual_seed(seed)
+    model = WAM(cfg)
+    tok, res = train_tokenizer(cfg, ds, out / "tokenizer", LoopConfig(steps=tok_steps, lr=preset["tok_lr"], **loop_kw),
+                               preset["tok_batch"], resume=resume, progress=progress)
+    summary.stages["tokenizer"] = _stage_info(res)
+    model.tokenizer.load_state_dict(tok.state_dict())
+    model.tokenizer.requires_grad_(False)  # the VAE is frozen once trained (its latents are cached)
+    key = {"data": str(data.resolve()), "tasks": list(tasks), "episodes": len(ds.episodes), "tokenizer_steps": tok_steps, "seed": seed}
+    cache_latents(model.tokenizer, ds, out / "tokenizer", key)
+
+    base_config = {"policy": policy, "size": size, "variant": variant, "tasks": list(tasks), "seed": seed,
+                   "data": str(data), "n_episodes": len(ds.episodes), "offset_training": offset,
+                   "sample": {"horizon": ds.cfg.horizon, "chunk": ds.cfg.chunk, "frame_every": 4}}
+
+    def save_stage(folder: Path, module: torch.nn.Module, stage: str, extra: dict[str, Any]) -> Callable[[int], None]:
+        def save(step: int) -> None:
+            save_checkpoint(folder, {"wam": module}, {**base_config, "stage": stage, "step": step, "model": module.cfg.to_dict(), **extra}, ds.stats)
+        return save
+
+    wam_dir = out / "wam"
+    res = train_wam(model, ds, wam_dir, LoopConfig(steps=steps, lr=preset["lr"], **loop_kw), bsz,
+                    save_stage(wam_dir / "checkpoint", model, "wam", {"sample_steps": cfg.sample_steps}), resume=resume, progress=progress)
+    summary.stages["wam"] = _stage_info(res)
+    final_src = wam_dir / "checkpoint"
+
+    if flash:
+        from ahabench.train.flash_stage import train_flash
+
+        d_steps = distill_steps if distill_steps is not None else max(20, steps // 4)
+        flash_dir = out / "flash"
+        res, _ = train_flash(model, ds, flash_dir, LoopConfig(steps=d_steps, lr=preset["flash_lr"], **loop_kw), bsz,
+                             lambda student: save_stage(flash_dir / "checkpoint", student, "flash", {"sample_steps": 2, "teacher": str(final_src)}),
+                             resume=resume, progress=progress)
+        summary.stages["flash"] = _stage_info(res)
+        final_src = flash_dir / "checkpoint"
+
+    final = out / "checkpoint"
+    if final.exists():
+        shutil.rmtree(final)
+    shutil.copytree(final_src, final)
+    summary.wall_s = time.perf_counter() - t0
+    (out / "train_summary.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+    log.info("trained %s (%s) in %.1f s -> %s", policy, size, summary.wall_s, final)
+    return summary
+
+
+def _ensure_demos(data: Path, tasks: list[str], episodes: int) -> Path:
+    """Use the demos in ``data``; collect them first when a task has none."""
+    from ahabench.data.collect import collect_demos
+    from ahabench.data.format import count_episodes
+
+    missing = [t for t in tasks if count_episodes(data, t) == 0]
+    if missing:
+        log.info("no demos for %s under %s: collecting %d clean episodes each", missing, data, episodes)
+        collect_demos(missing, episodes, "clean", data)
+    return data

@@ -1,0 +1,65 @@
+"""Stage 2: train the world-action model (video DiT planner + action DiT executor) by flow matching.
+
+Batches come from :class:`ahabench.data.dataset.DemoDataset` with cached tokenizer latents (``*_latents``
+keys), so no pixels are encoded here. The model's own ``training_loss(batch)`` computes L_action +
+lambda L_video (policies/wam); this stage only feeds it and checkpoints it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ahabench.data.dataset import DemoDataset
+from ahabench.train.checkpoint import load_weights
+from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent, run_loop
+
+log = logging.getLogger(__name__)
+
+DONE = "done.json"
+
+
+def _loss_parts(out: Any) -> tuple[torch.Tensor, dict[str, float]]:
+    """Accept ``loss`` or ``(loss, parts)`` from a model's training loss."""
+    if isinstance(out, tuple):
+        loss, parts = out
+        return loss, {k: float(v) for k, v in parts.items()}
+    return out, {}
+
+
+def train_wam(
+    model: nn.Module,
+    ds: DemoDataset,
+    stage_dir: Path,
+    loop: LoopConfig,
+    batch_size: int,
+    save: Callable[[int], None],
+    resume: bool = False,
+    progress: Callable[[TrainEvent], None] | None = None,
+    stage: str = "wam",
+) -> LoopResult | None:
+    """Train ``model`` on ``ds``; ``save(step)`` writes the shipped checkpoint at each periodic checkpoint."""
+    stage_dir = Path(stage_dir)
+    done = _read_done(stage_dir)
+    if resume and done is not None and done.get("steps") == loop.steps:
+        load_weights(stage_dir / "checkpoint", {"wam": model})
+        log.info("%s: already trained (%d steps) in %s", stage, loop.steps, stage_dir)
+        return None
+
+    def loss_fn(rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        return _loss_parts(model.training_loss(ds.sample(batch_size, rng)))
+
+    result = run_loop(stage, model, loss_fn, loop, stage_dir, resume=resume, progress=progress, on_checkpoint=save)
+    (stage_dir / DONE).write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
+    return result
+
+
+def _read_done(stage_dir: Path) -> dict[str, Any] | None:
+    path = Path(stage_dir) / DONE
+    return json.loads(path.read_text()) if path.exists() else None

@@ -1,0 +1,13 @@
+"""``aha-wam``: AHA-WAM's planner/executor split (registered with ahabench.policy)."""
+
+from ahabench.policy import register_policy
+from policies.aha_wam.configuration_aha_wam import AhaWamConfig, WAMPolicyConfig
+from policies.aha_wam.modeling_aha_wam import AhaWamPolicy, WAMPolicyBase
+
+
+@register_policy("aha-wam", "AHA-WAM: video-DiT planner with K/V memory + OVCR action executor (async)", needs_checkpoint=True)
+def make_aha_wam(**kwargs) -> AhaWamPolicy:
+    return AhaWamPolicy(AhaWamConfig(**kwargs))
+
+
+__all__ = ["AhaWamConfig", "AhaWamPolicy", "WAMPolicyBase", "WAMPolicyConfig", "make_aha_wam"]

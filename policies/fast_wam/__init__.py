@@ -1,0 +1,13 @@
+"""``fast-wam``: the synchronous Fast-WAM baseline (registered with ahabench.policy)."""
+
+from ahabench.policy import register_policy
+from policies.fast_wam.configuration_fast_wam import FastWamConfig
+from policies.fast_wam.modeling_fast_wam import FastWamPolicy
+
+
+@register_policy("fast-wam", "Fast-WAM: per call, video-DiT prefill of the current frame + 32-action denoising (sync)", needs_checkpoint=True)
+def make_fast_wam(**kwargs) -> FastWamPolicy:
+    return FastWamPolicy(FastWamConfig(**kwargs))
+
+
+__all__ = ["FastWamConfig", "FastWamPolicy", "make_fast_wam"]

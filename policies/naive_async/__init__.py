@@ -1,0 +1,13 @@
+"""``naive-async``: the async planner/executor split without memory or OVCR (registered with ahabench.policy)."""
+
+from ahabench.policy import register_policy
+from policies.naive_async.configuration_naive_async import NaiveAsyncConfig
+from policies.naive_async.modeling_naive_async import NaiveAsyncPolicy
+
+
+@register_policy("naive-async", "Naive-Async: AHA-WAM's async split without K/V memory and OVCR (ablation)", needs_checkpoint=True)
+def make_naive_async(**kwargs) -> NaiveAsyncPolicy:
+    return NaiveAsyncPolicy(NaiveAsyncConfig(**kwargs))
+
+
+__all__ = ["NaiveAsyncConfig", "NaiveAsyncPolicy", "make_naive_async"]
