@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from ahabench.engine.io import (EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest,
                                 write_sorted_episodes)
-from ahabench.engine.workers import EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, run_in_pool
+from ahabench.engine.workers import (EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, limit_threads,
+                                     run_in_pool)
 from ahabench.records import EpisodeRecord
 from ahabench.report.summary import GroupSummary, summarize, write_summary
 
@@ -205,6 +206,9 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
 
 
 def _run_inline(cfg: dict[str, Any], jobs: list[EpisodeJob], finish: Callable[[EpisodeRecord], None]) -> None:
+    # Same thread budget as a pool worker: torch's default (one thread per core) oversubscribes the CPU as soon
+    # as anything else runs, and made a tiny-model episode ~20x slower in a measured case.
+    limit_threads()
     worker = EpisodeWorker(cfg)
     try:
         for job in jobs:
