@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ahabench-installed
-EPISODES ?= 20
 OUT    ?= runs
 
 # ManiSkill asks on stdin before downloading assets; ahabench uses only tasks that need none.
@@ -15,6 +14,7 @@ help:
 	@echo "make eval   - install, then run 'ahabench eval --policy aha-wam --tasks all' on the shipped defaults"
 	@echo "make test   - install, then run the test suite"
 	@echo "make bench  - install, then write task and model speed benchmarks to $(OUT)/bench/"
+	@echo "make ci-gate - small fixed evals checked with ahabench regress against results/reference/ci/"
 	@echo "make setup  - only install (virtualenv, pinned packages, a Vulkan device for SAPIEN)"
 
 $(STAMP): pyproject.toml
@@ -35,8 +35,20 @@ test: setup
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
 
+# The shipped defaults: 10 episodes per task on expert-solvable eval seeds, rtx5090d-paper profile, async mode.
 eval: setup
-	$(BIN)/ahabench eval --policy aha-wam --tasks all --episodes $(EPISODES) --out $(OUT)/eval-aha-wam
+	$(BIN)/ahabench eval --policy aha-wam --tasks all --workers 2 --out $(OUT)/eval-aha-wam
+
+# CI regression gate: a small fixed eval (explicit seeds, so no expert seed search) of the scripted expert and of
+# the shipped aha-wam checkpoint, each checked against its committed reference with `ahabench regress`.
+GATE_SEEDS := 100000,100001
+GATE_TASKS := click_bell,move_can_pot,beat_block_hammer
+ci-gate: setup
+	rm -rf $(OUT)/ci-gate
+	$(BIN)/ahabench eval --policy expert --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-gate/expert
+	$(BIN)/ahabench regress $(OUT)/ci-gate/expert --reference results/reference/ci/expert.json
+	$(BIN)/ahabench eval --policy aha-wam --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-gate/aha-wam
+	$(BIN)/ahabench regress $(OUT)/ci-gate/aha-wam --reference results/reference/ci/aha-wam.json
 
 bench: setup
 	$(BIN)/ahabench bench --out $(OUT)/bench
