@@ -266,6 +266,15 @@ def train(policy: str, tasks: str | Sequence[str], size: str = "tiny", steps: in
                         resume, seed, progress, **kwargs)
 
 
-__all__ = ["eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
+def bench(out: str | Path = "runs/bench", tasks: str | Sequence[str] | None = None, models: bool = True,
+          run_tasks: bool = True, progress: Callable[[str], None] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Task speed and model latency benchmarks (delegates to ahabench.bench.run_bench)."""
+    from ahabench.bench import run_bench
+
+    names = None if tasks is None else _task_list(tasks)
+    return run_bench(Path(out), names, models=models, run_tasks=run_tasks, progress=progress, **kwargs)
+
+
+__all__ = ["eval_run", "bench", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
            "collect", "train", "load_run", "default_out", "Comparison", "SweepResult", "RunResult", "RunConfig",
            "Progress"]
