@@ -243,7 +243,7 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
     if as_json:
         console.print_json(compare_json(res.rows, res.baseline))
     elif markdown:
-        console.print(compare_markdown(res.rows, res.baseline), markup=False, highlight=False)
+        console.print(compare_markdown(res.rows, res.baseline), markup=False, highlight=False, soft_wrap=True)
     else:
         t = _table(f"speedups against {res.baseline}",
                    ("task", "policy", "mode", "success", "95% CI", "t_succ s", "Hz", "x Hz", "x task (n)"))
