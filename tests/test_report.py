@@ -86,6 +86,15 @@ def test_regress_passes_on_equal_and_fails_on_drop(tmp_path):
     assert regress([rec("a", s, success=s < 16) for s in range(20)] + [rec("b", s) for s in range(20)], counts).passed
 
 
+def test_regress_fails_on_a_crash_even_at_zero_reference_success():
+    counts = {"a": {"episodes": 3, "successes": 0}}
+    assert regress([rec("a", s, success=False) for s in range(3)], counts).passed
+    res = regress([rec("a", 0, success=False), rec("a", 1, success=False, error="boom"), rec("a", 2, success=False)],
+                  counts)
+    assert not res.passed and not any(r.regressed for r in res.rows)
+    assert res.explain() == ["crashed episode: a seed 1: boom"]
+
+
 def test_load_reference_rejects_bad_files(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

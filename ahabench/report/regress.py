@@ -8,6 +8,9 @@ p-values form a family, so they are **Holm-corrected** (controls the family-wise
 any dependence, and is uniformly more powerful than Bonferroni). The overall pooled counts get one more
 one-sided Fisher test at ``alpha``, a single pre-planned test outside the per-task family. The run
 regresses when any Holm-adjusted task p-value or the overall p-value is below ``alpha``.
+
+A crashed episode (``error_kind == "crash"``) fails the gate outright, whatever the counts: a crash is a broken
+harness or policy, not a statistical question, and a reference near 0% success could otherwise never fail.
 """
 
 from __future__ import annotations
@@ -42,13 +45,14 @@ class RegressResult:
     test: str
     rows: list[RegressRow]
     missing: list[str] = field(default_factory=list)  # reference tasks the run did not evaluate
+    crashed: list[str] = field(default_factory=list)  # "task seed N: message" of each crashed episode
 
     @property
     def passed(self) -> bool:
-        return not any(r.regressed for r in self.rows)
+        return not self.crashed and not any(r.regressed for r in self.rows)
 
     def explain(self) -> list[str]:
-        out = []
+        out = [f"crashed episode: {c}" for c in self.crashed]
         for r in self.rows:
             if r.regressed:
                 out.append(f"{r.task}: {r.run_successes}/{r.run_episodes} vs reference "
@@ -119,10 +123,11 @@ def regress(records: Sequence[EpisodeRecord], reference: dict[str, dict[str, int
         fn = sum(reference[t]["episodes"] for t in tasks)
         p = fisher_exact_less(rs, rn, fs, fn)
         rows.append(RegressRow(OVERALL, fs, fn, rs, rn, p, p, p < alpha))
+    crashed = [f"{r.task} seed {r.seed}: {r.error}" for r in records if r.error_kind == "crash"]
     return RegressResult(alpha, "one-sided Fisher exact per task, Holm-corrected; overall pooled Fisher",
-                         rows, missing)
+                         rows, missing, crashed)
 
 
 def result_json(res: RegressResult) -> str:
-    return json.dumps({"passed": res.passed, "alpha": res.alpha, "test": res.test, "missing": res.missing,
+    return json.dumps({"passed": res.passed, "alpha": res.alpha, "test": res.test, "missing": res.missing, "crashed": res.crashed,
                        "rows": [asdict(r) for r in res.rows]}, indent=2, sort_keys=True)
