@@ -1,0 +1,63 @@
+"""Benchmarks (``make bench`` / ``ahabench bench``): task simulation speed and model call latency.
+
+:func:`run_bench` writes ``OUT/tasks.csv|json`` (:mod:`ahabench.bench.tasks_bench`) and
+``OUT/models.csv|json`` (:mod:`ahabench.bench.models_bench`) and returns a summary dict.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from ahabench.bench.machine import machine_info
+from ahabench.bench.models_bench import bench_models
+from ahabench.bench.tasks_bench import bench_tasks
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["bench_models", "bench_tasks", "machine_info", "run_bench"]
+
+
+def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, run_tasks: bool = True,
+              physics_steps: int = 60, render_steps: int = 20, expert_episode: bool = True,
+              repetitions: int = 20, warmup: int = 3, steps_list: tuple[int, ...] = (1, 2, 4, 10),
+              progress: Callable[[str], None] | None = None) -> dict:
+    """Run the task and/or model benchmarks into ``out``.
+
+    tasks: task names (None: every task of every suite).
+    progress(message): called once per finished task and per finished model stage.
+    Returns {"out", "wall_s", "tasks": [rows] | None, "models": [aha vs fast summary] | None, "files": [...]}.
+    """
+    from ahabench.bench.models_bench import call_summary
+    from ahabench.task_registry import suites
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result: dict = {"out": str(out), "tasks": None, "models": None, "files": []}
+    if run_tasks:
+        names = list(tasks) if tasks is not None else [t for s in suites().values() for t in s]
+
+        def on_row(row: dict) -> None:
+            if progress is not None:
+                sps = row.get("physics_steps_per_s")
+                progress(f"task {row['task']}: " + (f"{sps:.0f} physics steps/s, "
+                                                    f"{row['render_steps_per_s']:.1f} rendered steps/s"
+                                                    if sps is not None else "FAILED"))
+
+        df = bench_tasks(names, out, physics_steps, render_steps, expert_episode=expert_episode, progress=on_row)
+        result["tasks"] = df.to_dict(orient="records")
+        result["files"] += [str(out / "tasks.csv"), str(out / "tasks.json")]
+    if models:
+        mdf = bench_models(out, steps_list=steps_list, repetitions=repetitions, warmup=warmup)
+        result["models"] = call_summary(mdf)
+        result["files"] += [str(out / "models.csv"), str(out / "models.json")]
+        if progress is not None:
+            progress("models: " + ", ".join(f"{r['steps']} steps: aha chunk {r['aha_chunk_call_ms']:.1f} ms, "
+                                            f"fast call {r['fast_call_ms']:.1f} ms (CPU {r['aha_chunk_call_cpu_ms']:.1f} vs "
+                                            f"{r['fast_call_cpu_ms']:.1f} ms)" for r in result["models"]))
+    result["wall_s"] = time.perf_counter() - t0
+    logger.info("bench written to %s in %.0f s", out, result["wall_s"])
+    return result
