@@ -170,8 +170,22 @@ def summary_table(rows: list[Any], title: str) -> Table:
     return t
 
 
-def _policy_kwargs(checkpoint: Path | None) -> dict[str, Any]:
-    return {"checkpoint": str(checkpoint)} if checkpoint is not None else {}
+def _policy_kwargs(checkpoint: Path | None, args: list[str] | None = None) -> dict[str, Any]:
+    """--checkpoint plus repeatable --policy-arg KEY=VALUE (ints and floats are converted, the rest stay text)."""
+    kw: dict[str, Any] = {"checkpoint": str(checkpoint)} if checkpoint is not None else {}
+    for item in args or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _UsageError(f"bad --policy-arg {item!r}: expected KEY=VALUE, e.g. cost_size=paper")
+        for cast in (int, float):
+            try:
+                kw[key.strip()] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            kw[key.strip()] = value
+    return kw
 
 
 # ---- commands ---------------------------------------------------------------------------------------
@@ -184,7 +198,8 @@ def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt =
              video: Annotated[bool, typer.Option("--video", help="Save each episode's policy-view frames as MP4 under OUT/videos.")] = False,
              resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in OUT, skipping recorded episodes.")] = False,
              two_devices: Annotated[bool, typer.Option("--two-devices", help="Run the planner on its own simulated GPU.")] = False,
-             checkpoint: CkptOpt = None, imports: ImportOpt = None) -> None:
+             checkpoint: CkptOpt = None, imports: ImportOpt = None,
+             policy_args: Annotated[Optional[list[str]], typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable (e.g. cost_size=paper for paper-scale roofline costs, sample_steps=2).")] = None) -> None:
     """Evaluate a policy; writes OUT/manifest.json, episodes.jsonl, summary.csv and summary.json."""
     from ahabench import api
 
@@ -192,8 +207,8 @@ def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt =
     with _progress_ctx() as bar:
         res = api.eval_run(policy, tasks, episodes, setting, mode, profile, latency, seed, workers, out, video, resume,
                            device=device, latency_scale=latency_scale, fixed_ms=fixed_ms, seeds=_seed_map(seeds, tasks),
-                           two_devices=two_devices, policy_kwargs=_policy_kwargs(checkpoint), imports=imports or (),
-                           progress=_RunProgress(bar, "eval"))
+                           two_devices=two_devices, policy_kwargs=_policy_kwargs(checkpoint, policy_args),
+                           imports=imports or (), progress=_RunProgress(bar, "eval"))
     _show(summary_table(res.summary, f"{policy} ({res.config.mode}, {setting}, {latency}: {profile})"))
     console.print(f"run written to {res.out}")
 

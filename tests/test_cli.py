@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -153,3 +154,13 @@ def test_collect_and_train_are_thin_wrappers(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert seen["train"][:4] == ("aha-wam", [FAKE_TASK], "tiny", 5) and seen["train"][6] is True
     assert "checkpoint written to" in res.output
+
+
+def test_policy_arg_parsing_and_bad_value():
+    from ahabench.cli import _policy_kwargs, _UsageError
+
+    assert _policy_kwargs(None, ["cost_size=paper", "sample_steps=2", "scale=0.5"]) == {
+        "cost_size": "paper", "sample_steps": 2, "scale": 0.5}
+    assert _policy_kwargs(Path("ck"), None) == {"checkpoint": "ck"}
+    with pytest.raises(_UsageError, match="nonsense"):
+        _policy_kwargs(None, ["nonsense"])
