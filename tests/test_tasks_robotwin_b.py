@@ -13,6 +13,7 @@ import torch
 
 from ahabench.experts.evaluate import expert_episode
 from ahabench.task_registry import make_task_env, suites, task_spec
+from task_checks import check_reset_is_deterministic, object_poses
 
 TASKS = ("handover_block", "lift_pot", "pick_dual_bottles", "click_bell")
 STEP_LIMITS = {"handover_block": 800, "lift_pot": 400, "pick_dual_bottles": 400, "click_bell": 400}
@@ -25,10 +26,6 @@ def env(request):
     e.close()
 
 
-def _object_poses(env) -> np.ndarray:
-    return np.concatenate([a.pose.raw_pose[0].cpu().numpy() for a in env.env.task_objects()])
-
-
 def test_registered_in_suite_with_robotwin_limits():
     for name in TASKS:
         assert name in suites()["robotwin"]
@@ -38,26 +35,16 @@ def test_registered_in_suite_with_robotwin_limits():
 
 
 def test_reset_is_deterministic(env):
-    a = env.reset(11)
-    pa = _object_poses(env)
-    env.reset(12)
-    pb = _object_poses(env)
-    b = env.reset(11)
-    assert a.instruction == b.instruction
-    assert np.allclose(pa, _object_poses(env))
-    assert not np.allclose(pa, pb), "different seeds should place objects differently"
-    assert env.reset(11, unseen_instructions=False).instruction in [
-        t.format(**env.env.instruction_fields()) for t in env.env.INSTRUCTIONS_SEEN]
-    assert env.reset(11).instruction in [t.format(**env.env.instruction_fields()) for t in env.env.INSTRUCTIONS_UNSEEN]
+    check_reset_is_deterministic(env)
 
 
 def test_objects_rest_on_the_table(env):
     """Randomized setting lowers the table: objects must follow it and stay put when nothing touches them."""
     env.reset(5, setting="randomized")
-    before = _object_poses(env)
+    before = object_poses(env)
     for _ in range(10):
         assert not env.step(env.hold_action())["success"]
-    after = _object_poses(env)
+    after = object_poses(env)
     assert np.allclose(before, after, atol=2e-3), np.abs(before - after).max()
 
 
