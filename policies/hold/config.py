@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policies.expert.config import ExpertConfig
+
 
 @dataclass(frozen=True)
-class HoldConfig:
-    # Chunking only decides how often the clock charges a call; a held robot does not care.
-    chunk_len: int = 16
-    execute_len: int = 16
-    default_mode: str = "blocking"
-
-    def __post_init__(self) -> None:
-        if self.chunk_len < 1 or not 1 <= self.execute_len <= self.chunk_len:
-            raise ValueError(f"need 1 <= execute_len <= chunk_len, got chunk_len={self.chunk_len!r}, "
-                             f"execute_len={self.execute_len!r}")
+class HoldConfig(ExpertConfig):
+    """The oracles' chunking settings: they only decide how often the clock charges a call, which a held robot
+    does not care about."""
