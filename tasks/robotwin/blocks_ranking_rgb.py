@@ -63,8 +63,28 @@ def rank_blocks(expert: DualArmExpert, states: Sequence[tuple[np.ndarray, float]
         yield from expert.move_home(arm)
 
 
+class RankedRowEnv(DualArmTableEnv):
+    """Shared success test and expert of the ranking tasks: ``self.blocks`` in rank order (left to right), each a
+    cube of half size ``BLOCK_HALVES[i]``. Not registered itself."""
+
+    BLOCK_HALVES: tuple[float, ...] = (HALF, HALF, HALF)
+    blocks: list
+
+    def evaluate(self) -> dict:
+        ordered, aligned = in_ranked_row([b.pose.p for b in self.blocks])
+        grippers_open = self.gripper_open(LEFT) & self.gripper_open(RIGHT)
+        return dict(ordered=ordered, aligned=aligned, grippers_open=grippers_open,
+                    success=ordered & aligned & grippers_open)
+
+    def expert(self) -> Iterator[np.ndarray]:
+        ex = DualArmExpert(self)
+        states = [block_state(b) for b in self.blocks]
+        yield from rank_blocks(ex, states, self.BLOCK_HALVES, self.table_top_z)
+        yield from ex.hold(5)
+
+
 @register_robotwin_task("blocks_ranking_rgb", max_steps=1200)
-class BlocksRankingRgbEnv(DualArmTableEnv):
+class BlocksRankingRgbEnv(RankedRowEnv):
     """
     Description:
         Arrange the red, green and blue blocks in a row from left to right: red, green, blue.
@@ -97,15 +117,3 @@ class BlocksRankingRgbEnv(DualArmTableEnv):
         rng = self._episode_rng
         for block, xy in zip(self.blocks, sample_ranking_layout(rng)):
             self.place_on_table(block, xy[0], xy[1], HALF, yaw=rng.uniform(-np.pi, np.pi))
-
-    def evaluate(self) -> dict:
-        ordered, aligned = in_ranked_row([b.pose.p for b in self.blocks])
-        grippers_open = self.gripper_open(LEFT) & self.gripper_open(RIGHT)
-        return dict(ordered=ordered, aligned=aligned, grippers_open=grippers_open,
-                    success=ordered & aligned & grippers_open)
-
-    def expert(self) -> Iterator[np.ndarray]:
-        ex = DualArmExpert(self)
-        states = [block_state(b) for b in self.blocks]
-        yield from rank_blocks(ex, states, [HALF] * 3, self.table_top_z)
-        yield from ex.hold(5)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import numpy as np
 import torch
 
 from ahabench.envs.adapter import register_robotwin_task
-from ahabench.envs.base import DualArmTableEnv
 from ahabench.envs.scene import set_color
-from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert
-from tasks.robotwin.blocks_ranking_rgb import in_ranked_row, rank_blocks, sample_ranking_layout
-from tasks.robotwin.stack_blocks_two import block_state
+from tasks.robotwin.blocks_ranking_rgb import RankedRowEnv, sample_ranking_layout
 
 #: Block half sizes, largest first (6, 5 and 4 cm cubes; the Panda opens to 8 cm).
 HALVES = (0.03, 0.025, 0.02)
@@ -22,7 +17,7 @@ PALETTE = {"red": (0.85, 0.1, 0.1), "green": (0.1, 0.7, 0.2), "blue": (0.15, 0.3
 
 
 @register_robotwin_task("blocks_ranking_size", max_steps=1200)
-class BlocksRankingSizeEnv(DualArmTableEnv):
+class BlocksRankingSizeEnv(RankedRowEnv):
     """
     Description:
         Arrange the three blocks in a row from left to right by size: largest, middle, smallest.
@@ -33,6 +28,8 @@ class BlocksRankingSizeEnv(DualArmTableEnv):
         Seen from the robots, the large block is left of the middle one and the middle one left of the small one,
         each 5-25 cm apart in y, all three within 3 cm of their mean x, and both grippers open.
     """
+
+    BLOCK_HALVES = HALVES
 
     INSTRUCTIONS_SEEN = (
         "Arrange the blocks from largest to smallest, left to right.",
@@ -60,15 +57,3 @@ class BlocksRankingSizeEnv(DualArmTableEnv):
         if self.scene.can_render():
             for block, rgb in zip(self.blocks, colours):
                 set_color(block, rgb)
-
-    def evaluate(self) -> dict:
-        ordered, aligned = in_ranked_row([b.pose.p for b in self.blocks])
-        grippers_open = self.gripper_open(LEFT) & self.gripper_open(RIGHT)
-        return dict(ordered=ordered, aligned=aligned, grippers_open=grippers_open,
-                    success=ordered & aligned & grippers_open)
-
-    def expert(self) -> Iterator[np.ndarray]:
-        ex = DualArmExpert(self)
-        states = [block_state(b) for b in self.blocks]
-        yield from rank_blocks(ex, states, HALVES, self.table_top_z)
-        yield from ex.hold(5)
