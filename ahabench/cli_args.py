@@ -36,12 +36,16 @@ def parse_seeds(seeds: str | None, tasks: str) -> dict[str, list[int]] | None:
 
 
 def parse_policy_kwargs(checkpoint: Path | None, args: list[str] | None = None) -> dict[str, Any]:
-    """--checkpoint plus repeatable --policy-arg KEY=VALUE (ints and floats are converted, the rest stay text)."""
+    """--checkpoint plus repeatable --policy-arg KEY=VALUE (ints, floats and true/false are converted, the rest
+    stay text)."""
     kw: dict[str, Any] = {"checkpoint": str(checkpoint)} if checkpoint is not None else {}
     for item in args or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"bad --policy-arg {item!r}: expected KEY=VALUE, e.g. cost_size=paper")
+        if value.strip().lower() in ("true", "false"):
+            kw[key.strip()] = value.strip().lower() == "true"
+            continue
         for cast in (int, float):
             try:
                 kw[key.strip()] = cast(value)

@@ -45,7 +45,12 @@ def train_cmd(policy: PolicyOpt, tasks: TasksOpt = "all",
               seed: Annotated[int, typer.Option("--seed", help="Training seed (data order, initialisation).")] = 0,
               tokenizer_steps: Annotated[Optional[int], typer.Option("--tokenizer-steps", min=1, help="VAE steps (default: steps // 4, at least 20).")] = None,
               distill_steps: Annotated[Optional[int], typer.Option("--distill-steps", min=1, help="Flash distillation steps, aha-wam-flash only (default: steps // 4).")] = None,
-              threads: Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")] = 2) -> None:
+              threads: Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")] = 2,
+              recipe: Annotated[str, typer.Option("--recipe", help="Training recipe (ahabench.train.recipe.RECIPES): v2 or paper.")] = "v2",
+              max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", min=0.1, help="Stop the WAM stage after this long, state saved; --resume continues.")] = None,
+              continue_from: Annotated[Optional[Path], typer.Option("--continue-from", help="Continue the campaign of a checkpoint folder holding train_state.safetensors (e.g. policies/aha_wam/checkpoint).")] = None,
+              max_episodes: Annotated[Optional[int], typer.Option("--max-episodes", min=1, help="Train on each task's first N demos of --data (the rest stay held out).")] = None,
+              snapshot_every: Annotated[Optional[int], typer.Option("--snapshot-every", min=1, help="Keep a copy of the WAM checkpoint every N steps in OUT/wam/snapshots/.")] = None) -> None:
     """Train a policy (thin wrapper over ahabench.train.train_policy)."""
     from ahabench import api
 
@@ -58,8 +63,11 @@ def train_cmd(policy: PolicyOpt, tasks: TasksOpt = "all",
             bar.update(ids[ev.stage], completed=ev.step, status=f"loss {ev.loss:.4f}")
 
         res = api.train(policy, tasks, size, steps, out, data=data, resume=resume, seed=seed, progress=on_step,
-                        episodes=episodes, tokenizer_steps=tokenizer_steps, distill_steps=distill_steps, threads=threads)
-    console.print(f"checkpoint written to {res.checkpoint}")
+                        episodes=episodes, tokenizer_steps=tokenizer_steps, distill_steps=distill_steps, threads=threads,
+                        recipe=recipe, max_minutes=max_minutes, continue_from=continue_from,
+                        snapshot_every=snapshot_every, max_episodes=max_episodes)
+    state = "" if res.finished else f" (stopped at step {res.wam_step} of {steps}: run again with --resume to continue)"
+    console.print(f"checkpoint written to {res.checkpoint}{state}")
 
 
 @app.command("openloop")
@@ -112,9 +120,11 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
               tasks: Annotated[Optional[str], typer.Option("--tasks", "-t", help="Tasks to time (default: every suite).")] = None,
               models: Annotated[bool, typer.Option("--models/--no-models", help="Time the model calls.")] = True,
               run_tasks: Annotated[bool, typer.Option("--tasks-bench/--no-tasks-bench", help="Time the tasks.")] = True,
-              measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True) -> None:
-    """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency."""
+              measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True,
+              train: Annotated[bool, typer.Option("--train/--no-train", help="Time WAM training steps (paper vs v2 recipe).")] = True) -> None:
+    """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency; training samples/s."""
     from ahabench import api
 
-    res = api.bench(out, tasks, models=models, run_tasks=run_tasks, measured_eval=measured, progress=lambda msg: err_console.print(msg))
+    res = api.bench(out, tasks, models=models, run_tasks=run_tasks, measured_eval=measured, train=train,
+                    progress=lambda msg: err_console.print(msg))
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))

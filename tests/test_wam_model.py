@@ -96,10 +96,10 @@ def test_chunks_do_not_attend_across_chunks():
     with torch.no_grad():
         cb = model.fold_chunks(batch, model.frame0_kv(batch, text, fidx), text, fidx)
         s = torch.full((cb.actions.shape[0],), 0.5)
-        v = model.action(cb.actions, s, cb.steps, cb.frame_index, cb.kv, cb.ctx, cb.ctx_mask)
+        v = model.action(cb.actions, s, cb.steps, cb.frame_index, cb.kv, cb.context)
         x2 = cb.actions.clone()
         x2[2] += 5.0  # perturb chunk 2 only
-        v2 = model.action(x2, s, cb.steps, cb.frame_index, cb.kv, cb.ctx, cb.ctx_mask)
+        v2 = model.action(x2, s, cb.steps, cb.frame_index, cb.kv, cb.context)
     assert torch.allclose(v2[[0, 1, 3]], v[[0, 1, 3]], atol=1e-6)
     assert not torch.allclose(v2[2], v[2], atol=1e-3)
 
@@ -187,13 +187,13 @@ def test_offset_training_matches_runtime_phase():
             cb = model.fold_chunks(batch, model.frame0_kv(batch, text, fidx), text, fidx)
             s = torch.tensor([0.7])
             v_train = model.action(noise, s, cb.steps[:1], cb.frame_index[:1], [(k[:1], v[:1]) for k, v in cb.kv],
-                                   cb.ctx[:1], cb.ctx_mask[:1])
+                                   cb.context.rows(slice(0, 1)))
         assert cb.steps[0].tolist() == list(range(delta, delta + 16))
         assert cb.steps[1, 0].item() == delta + 16
         ctx = model.prefill(batch["video_latents"][0, :1], text, _memory_from(model, batch, text), fidx)
-        kv_e, c, cm, pos = model.chunk_inputs(ctx, batch["chunk_obs_latents"][0, :1], batch["proprio"][0, :1], text, delta)
+        kv_e, c, pos = model.chunk_inputs(ctx, batch["chunk_obs_latents"][0, :1], batch["proprio"][0, :1], text, delta)
         with torch.no_grad():
-            v_run = model.action(noise, s, pos, ctx.frame_index, kv_e, c, cm)
+            v_run = model.action(noise, s, pos, ctx.frame_index, kv_e, c)
         assert torch.allclose(v_train, v_run, atol=1e-5)
         outs[delta] = model.sample_chunk(ctx, batch["chunk_obs_latents"][0, :1], batch["proprio"][0, :1], text,
                                          phase_offset=delta, steps=3, noise=noise)

@@ -1,7 +1,8 @@
-"""Benchmarks (``make bench`` / ``ahabench bench``): task simulation speed and model call latency.
+"""Benchmarks (``make bench`` / ``ahabench bench``): task simulation speed, model call latency, training throughput.
 
-:func:`run_bench` writes ``OUT/tasks.csv|json`` (:mod:`ahabench.bench.tasks_bench`) and
-``OUT/models.csv|json`` (:mod:`ahabench.bench.models_bench`) and returns a summary dict.
+:func:`run_bench` writes ``OUT/tasks.csv|json`` (:mod:`ahabench.bench.tasks_bench`),
+``OUT/models.csv|json`` (:mod:`ahabench.bench.models_bench`) and ``OUT/train.csv|json``
+(:mod:`ahabench.bench.train_bench`) and returns a summary dict.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ __all__ = ["bench_measured_eval", "bench_models", "bench_tasks", "machine_info",
 def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, run_tasks: bool = True,
               physics_steps: int = 60, render_steps: int = 20, expert_episode: bool = True,
               repetitions: int = 20, warmup: int = 3, steps_list: tuple[int, ...] = (1, 2, 4, 10),
-              measured_eval: bool = True, progress: Callable[[str], None] | None = None) -> dict:
+              measured_eval: bool = True, train: bool = True, progress: Callable[[str], None] | None = None) -> dict:
     """Run the task and/or model benchmarks into ``out``.
 
     tasks: task names (None: every task of every suite). measured_eval: also run aha-wam and fast-wam through
-    the clock with measured latency (``measured_eval.csv``, :mod:`ahabench.bench.measured_bench`).
+    the clock with measured latency (``measured_eval.csv``, :mod:`ahabench.bench.measured_bench`). train: WAM
+    training samples/s per policy, paper recipe beside v2, with the step's breakdown (``train.csv``).
     progress(message): called once per finished task and per finished model stage.
     Returns {"out", "wall_s", "tasks": [rows] | None, "models": [aha vs fast summary] | None, "files": [...]}.
     """
@@ -66,6 +68,15 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
         result["files"] += [str(out / "measured_eval.csv"), str(out / "measured_eval.json")]
         if progress is not None:
             progress("measured eval: " + ", ".join(f"{r['policy']} call {r['chunk_ms_mean']:.1f} ms" for r in result["measured"]))
+    if train:
+        from ahabench.bench.train_bench import bench_training
+
+        tdf = bench_training(out)
+        result["train"] = tdf.to_dict(orient="records")
+        result["files"] += [str(out / "train.csv"), str(out / "train.json")]
+        if progress is not None:
+            progress("training: " + ", ".join(f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)"
+                                              for r in result["train"]))
     result["wall_s"] = time.perf_counter() - t0
     logger.info("bench written to %s in %.0f s", out, result["wall_s"])
     return result

@@ -142,8 +142,8 @@ def bench_model(name: str, steps_list: tuple[int, ...] = (1, 2, 4, 10), repetiti
     noise = torch.randn((1, cfg.chunk_len, cfg.action_dim), generator=inp.gen)
     obs_tokens = model.patchify(inp.lat) if model.ovcr is not None else None
     with torch.no_grad():
-        kv_e, ctx, ctx_mask = model.executor_inputs(inp.context.kv, obs_tokens, inp.text, inp.proprio)
-    velocity = lambda x, s: model.action(x, s, pos, fidx, kv_e, ctx, ctx_mask)  # noqa: E731
+        kv_e, actx = model.executor_inputs(inp.context.kv, obs_tokens, inp.text, inp.proprio)
+    velocity = lambda x, s: model.action(x, s, pos, fidx, kv_e, actx)  # noqa: E731
     s_one = torch.ones(1)
 
     add("text_encode", lambda: model.encode_text([INSTRUCTION]))

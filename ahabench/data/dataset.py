@@ -7,8 +7,10 @@ below exists on the 4-step grid):
   rest once the task is done);
 - ``history``: mosaics at tau - 64 i for i = 6..1, oldest first, masked before the episode start;
 - ``frame_index``: tau // 8 (episode-global frame position for the video RoPE);
-- ``actions`` / ``action_mask``: z-scored absolute joint targets for steps [tau+delta, tau+delta+64);
-  past the end the last action is repeated and masked out;
+- ``actions`` / ``action_mask``: z-scored joint targets for steps [tau+delta, tau+delta+64); past the end
+  the last action is repeated and masked out. ``action_space="delta"`` makes each chunk's joint targets
+  relative to the joint position at that chunk's start (grippers stay absolute), z-scored with the delta
+  statistics;
 - ``proprio``: z-scored qpos at each chunk start tau+delta+16 j;
 - ``chunk_obs``: the newest rendered mosaic at or before each chunk start (what OVCR sees at run time);
 - ``delta``: the phase offset, uniform in 0..15 when offset training is on, else 0.
@@ -34,6 +36,9 @@ from ahabench.data.format import EpisodeData, iter_episodes
 log = logging.getLogger(__name__)
 
 FULL_DIM = 16
+#: The finger dims of the 16-D layout [left 7 joints, left finger, right 7 joints, right finger]: absolute in
+#: every action space (a gripper command is open/closed, not a motion from where the fingers are).
+GRIPPER_DIMS = (7, 15)
 #: Std floor: a joint that never moves in the demos (or a padded dim) must not blow up the z-score.
 MIN_STD = 1e-2
 
@@ -58,6 +63,22 @@ def unpad_from_full(x: np.ndarray, dim: int) -> np.ndarray:
     return x[..., FULL_DIM // 2 :]
 
 
+def _joint_mask() -> np.ndarray:
+    m = np.ones(FULL_DIM, np.float32)
+    m[list(GRIPPER_DIMS)] = 0.0
+    return m
+
+
+def to_delta(actions: np.ndarray, qpos: np.ndarray) -> np.ndarray:
+    """Absolute 16-D targets -> targets relative to ``qpos`` (broadcast), grippers left absolute."""
+    return (actions - qpos * _joint_mask()).astype(np.float32)
+
+
+def from_delta(deltas: np.ndarray, qpos: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_delta`."""
+    return (deltas + qpos * _joint_mask()).astype(np.float32)
+
+
 def dim_mask(dim: int) -> np.ndarray:
     """(16,) bool: True on the dimensions a ``dim``-D task really has (see :func:`pad_to_full`)."""
     m = np.zeros(FULL_DIM, bool)
@@ -71,6 +92,7 @@ class NormStats:
 
     action_min / action_max: the range of the demos' actions; a policy clips its output to it, since a
     sampled chunk may overshoot a limit (e.g. a gripper opening) that every demo respected.
+    delta_mean / delta_std: statistics of the chunk-relative targets (see :func:`to_delta`).
     """
 
     qpos_mean: np.ndarray
@@ -79,6 +101,18 @@ class NormStats:
     action_std: np.ndarray
     action_min: np.ndarray | None = None
     action_max: np.ndarray | None = None
+    delta_mean: np.ndarray | None = None
+    delta_std: np.ndarray | None = None
+
+    def norm_delta(self, d: np.ndarray) -> np.ndarray:
+        if self.delta_mean is None or self.delta_std is None:
+            raise ValueError("these norm stats have no delta statistics (made before delta actions existed)")
+        return ((d - self.delta_mean) / self.delta_std).astype(np.float32)
+
+    def denorm_delta(self, d: np.ndarray) -> np.ndarray:
+        if self.delta_mean is None or self.delta_std is None:
+            raise ValueError("these norm stats have no delta statistics (made before delta actions existed)")
+        return (d * self.delta_std + self.delta_mean).astype(np.float32)
 
     def norm_actions(self, a: np.ndarray) -> np.ndarray:
         return ((a - self.action_mean) / self.action_std).astype(np.float32)
@@ -108,12 +142,15 @@ class NormStats:
         return cls(z, o, z.copy(), o.copy())
 
 
-_STAT_KEYS = ("qpos_mean", "qpos_std", "action_mean", "action_std", "action_min", "action_max")
+_STAT_KEYS = ("qpos_mean", "qpos_std", "action_mean", "action_std", "action_min", "action_max", "delta_mean", "delta_std")
 
 
-def compute_norm_stats(qpos: list[np.ndarray], actions: list[np.ndarray]) -> NormStats:
-    """Stats over all steps of all episodes (16-D padded arrays)."""
+def compute_norm_stats(qpos: list[np.ndarray], actions: list[np.ndarray], chunk: int = 16) -> NormStats:
+    """Stats over all steps of all episodes (16-D padded arrays); delta stats over every (chunk start s,
+    step s + k) pair with k < ``chunk``, the pairs a chunk-relative target is made of."""
     q, a = np.concatenate(qpos), np.concatenate(actions)
+    deltas = [to_delta(ai[k:], qi[: len(ai) - k]) for qi, ai in zip(qpos, actions) for k in range(min(chunk, len(ai)))]
+    d = np.concatenate(deltas)
     return NormStats(
         qpos_mean=q.mean(0).astype(np.float32),
         qpos_std=np.maximum(q.std(0), MIN_STD).astype(np.float32),
@@ -121,6 +158,8 @@ def compute_norm_stats(qpos: list[np.ndarray], actions: list[np.ndarray]) -> Nor
         action_std=np.maximum(a.std(0), MIN_STD).astype(np.float32),
         action_min=a.min(0).astype(np.float32),
         action_max=a.max(0).astype(np.float32),
+        delta_mean=d.mean(0).astype(np.float32),
+        delta_std=np.maximum(d.std(0), MIN_STD).astype(np.float32),
     )
 
 
@@ -176,6 +215,12 @@ class SampleConfig:
     frame_div: int = 8  # frame_index = step // 8
     max_delta: int = 15
     offset_training: bool = True
+    action_space: str = "absolute"  # or "delta": joint targets relative to the model chunk's start
+    model_chunk: int = 16  # the model's chunk length (fast-wam: 32), what "delta" is relative to
+
+    def __post_init__(self) -> None:
+        if self.action_space not in ("absolute", "delta"):
+            raise ValueError(f"unknown action_space {self.action_space!r}; expected 'absolute' or 'delta'")
 
 
 class DemoDataset:
@@ -186,7 +231,7 @@ class DemoDataset:
             raise ValueError("DemoDataset needs at least one episode")
         self.episodes = episodes
         self.cfg = cfg
-        self.stats = stats or compute_norm_stats([e.qpos for e in episodes], [e.actions for e in episodes])
+        self.stats = stats or compute_norm_stats([e.qpos for e in episodes], [e.actions for e in episodes], cfg.model_chunk)
         self.latents: list[np.ndarray] | None = None
         # Every (episode, rendered step) pair is one anchor; sampling anchors uniformly weights long
         # episodes by their length, as a per-step dataset does.
@@ -255,7 +300,12 @@ class DemoDataset:
         out["frame_index"] = np.int64(tau // c.frame_div)
         steps = tau + delta + np.arange(c.horizon)
         out["action_mask"] = steps < e.length
-        out["actions"] = self.stats.norm_actions(e.actions[np.clip(steps, 0, e.length - 1)])
+        targets = e.actions[np.clip(steps, 0, e.length - 1)]  # (H, 16)
+        if c.action_space == "delta":
+            base = tau + delta + c.model_chunk * (np.arange(c.horizon) // c.model_chunk)  # each step's chunk start
+            out["actions"] = self.stats.norm_delta(to_delta(targets, e.qpos[np.clip(base, 0, e.length)]))
+        else:
+            out["actions"] = self.stats.norm_actions(targets)
         starts = tau + delta + c.chunk * np.arange(c.horizon // c.chunk)
         out["proprio"] = self.stats.norm_qpos(e.qpos[np.clip(starts, 0, e.length)])
         self._frames(ei, e.frame_at(starts), "chunk_obs", out)

@@ -8,7 +8,13 @@ learning curve, ``checkpoint/`` and ``done.json`` once finished):
 3. ``flash/`` (aha-wam-flash only): ODE distillation of the action sampler from the stage-2 teacher.
 
 The final, shippable checkpoint is ``out/checkpoint/`` (fp16 weights of the whole model under the prefix
-"wam.", config.json, norm_stats.json): copy it to ``policies/<policy>/checkpoint/`` to ship it.
+"wam.", config.json, norm_stats.json, and ``train_state.safetensors``: the packed state a campaign continues
+from, see :mod:`ahabench.train.campaign`): copy it to ``policies/<policy>/checkpoint/`` to ship it.
+How the model is trained (action space, loss balance, EMA, ...) is a :class:`~ahabench.train.recipe.Recipe`.
+
+A long campaign runs in slices: ``max_minutes`` stops the WAM stage cleanly (its checkpoint written, the
+run not marked done), ``resume`` continues a local run, and ``continue_from`` continues the campaign of a
+committed checkpoint folder on a machine that has nothing else of it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import torch
 from ahabench.data.dataset import DemoDataset, SampleConfig
 from ahabench.train.checkpoint import save_checkpoint
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent
+from ahabench.train.recipe import DEFAULT_RECIPE, Recipe, get_recipe
 from ahabench.train.tokenizer_stage import cache_latents, train_tokenizer
 from ahabench.train.wam_stage import train_wam
 
@@ -39,10 +46,11 @@ POLICY_VARIANTS: dict[str, tuple[str, bool]] = {
     "aha-wam-flash": ("aha", True),
 }
 
-#: Optimisation settings per size preset (the model sizes themselves live in policies/wam/config.py).
+#: Optimisation settings per size preset that no recipe changes (the model sizes live in policies/wam/config.py;
+#: the WAM stage's LR and batch come from the recipe, scaled by ``lr_scale`` / ``batch_scale`` for a size).
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(batch=16, lr=3e-4, tok_batch=16, tok_lr=1e-3, flash_lr=1e-4, ckpt_every=200, log_every=10),
-    "small": dict(batch=32, lr=2e-4, tok_batch=32, tok_lr=5e-4, flash_lr=5e-5, ckpt_every=500, log_every=20),
+    "tiny": dict(batch_scale=1, lr_scale=1.0, tok_batch=16, tok_lr=1e-3, flash_lr=1e-4, ckpt_every=200, log_every=10),
+    "small": dict(batch_scale=2, lr_scale=2 / 3, tok_batch=32, tok_lr=5e-4, flash_lr=5e-5, ckpt_every=500, log_every=20),
 }
 
 __all__ = ["train_policy", "TrainSummary", "TrainEvent", "POLICY_VARIANTS", "TRAIN_PRESETS"]
@@ -60,18 +68,23 @@ class TrainSummary:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     wall_s: float = 0.0
     threads: int = 1  # torch threads it ran with: the last bits of the weights depend on it
+    recipe: dict[str, Any] = field(default_factory=dict)
+    finished: bool = True  # False: the WAM stage stopped at max_minutes; resume to continue
+    wam_step: int = 0  # the WAM step the checkpoint holds
+    max_episodes: int | None = None  # demos per task trained on (None: every demo in the folder)
 
     def to_dict(self) -> dict[str, Any]:
         return {"policy": self.policy, "size": self.size, "out": str(self.out), "checkpoint": str(self.checkpoint),
                 "tasks": self.tasks, "n_episodes": self.n_episodes, "n_samples": self.n_samples,
-                "stages": self.stages, "wall_s": round(self.wall_s, 2), "threads": self.threads}
+                "stages": self.stages, "wall_s": round(self.wall_s, 2), "threads": self.threads,
+                "recipe": self.recipe, "finished": self.finished, "wam_step": self.wam_step, "max_episodes": self.max_episodes}
 
 
 def _stage_info(res: LoopResult | None) -> dict[str, Any]:
     if res is None:
         return {"skipped": "already trained"}
     return {"steps": res.steps, "first_loss": res.first_loss, "last_loss": res.last_loss, "wall_s": round(res.wall_s, 2),
-            "resumed_from": res.resumed_from}
+            "resumed_from": res.resumed_from, "finished": res.finished}
 
 
 def train_policy(
@@ -92,6 +105,10 @@ def train_policy(
     batch_size: int | None = None,
     offset_training: bool | None = None,
     threads: int | None = 2,
+    recipe: str | Recipe = DEFAULT_RECIPE,
+    max_minutes: float | None = None,
+    continue_from: Path | None = None,
+    snapshot_every: int | None = None,
 ) -> TrainSummary:
     """Train ``policy`` (aha-wam | fast-wam | naive-async | aha-wam-flash) at ``size`` on demos of ``tasks``.
 
@@ -99,6 +116,12 @@ def train_policy(
         when demos are missing). steps: WAM-stage steps; the tokenizer and the Flash distillation default
         to steps // 4 each (at least 20). offset_training: None = on for the async policies, off for
         fast-wam (which always acts at phase 0). threads: torch threads (2 when training alone on 2 cores).
+    recipe: a :data:`~ahabench.train.recipe.RECIPES` name or a Recipe (``batch_size`` overrides its batch).
+    max_minutes: stop the WAM stage after this long (state and checkpoint saved; run again with resume).
+    continue_from: a checkpoint folder with a packed training state (a shipped ``policies/<p>/checkpoint``):
+        the run continues that campaign (same recipe, data and total ``steps``) in ``out``.
+    snapshot_every: also keep a copy of the WAM checkpoint every this many steps in ``out/wam/snapshots/``
+        (for success-against-steps evaluations of a campaign).
     """
     if policy not in POLICY_VARIANTS:
         raise KeyError(f"unknown policy {policy!r} to train; trainable: {sorted(POLICY_VARIANTS)}")
@@ -116,18 +139,27 @@ def train_policy(
     out.mkdir(parents=True, exist_ok=True)
     variant, flash = POLICY_VARIANTS[policy]
     preset = TRAIN_PRESETS[size]
+    rec = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
     data = _ensure_demos(Path(data) if data is not None else out / "demos", tasks, episodes)
-    cfg = make_config(size, variant)
+    cfg = make_config(size, variant, **rec.model_overrides())
     offset = (variant != "fast") if offset_training is None else bool(offset_training)
-    ds = DemoDataset.from_dir(data, tasks, max_episodes, SampleConfig(offset_training=offset))
-    bsz = batch_size or preset["batch"]
+    ds = DemoDataset.from_dir(data, tasks, max_episodes, SampleConfig(offset_training=offset, action_space=rec.action_space,
+                                                                      model_chunk=cfg.chunk_len))
+    bsz = batch_size or rec.batch * preset["batch_scale"]
     tok_steps = tokenizer_steps if tokenizer_steps is not None else max(20, steps // 4)
     loop_kw = dict(log_every=preset["log_every"], ckpt_every=preset["ckpt_every"], seed=seed)
+    if snapshot_every and snapshot_every % preset["ckpt_every"]:
+        raise ValueError(f"snapshot_every {snapshot_every} must be a multiple of the {size} checkpoint interval {preset['ckpt_every']}")
     summary = TrainSummary(policy, size, out, out / "checkpoint", list(tasks), len(ds.episodes), len(ds),
-                           threads=torch.get_num_threads())
+                           threads=torch.get_num_threads(), recipe=rec.to_dict(), max_episodes=max_episodes)
 
     torch.manual_seed(seed)
     model = WAM(cfg)
+    if continue_from is not None:
+        from ahabench.train.campaign import seed_run_from_checkpoint
+
+        seed_run_from_checkpoint(Path(continue_from), out, model, tok_steps)
+        resume = True
     tok, res = train_tokenizer(cfg, ds, out / "tokenizer", LoopConfig(steps=tok_steps, lr=preset["tok_lr"], **loop_kw),
                                preset["tok_batch"], resume=resume, progress=progress)
     summary.stages["tokenizer"] = _stage_info(res)
@@ -136,8 +168,10 @@ def train_policy(
     key = {"data": str(data.resolve()), "tasks": list(tasks), "episodes": len(ds.episodes), "tokenizer_steps": tok_steps, "seed": seed}
     cache_latents(model.tokenizer, ds, out / "tokenizer", key)
 
+    # "data" is recorded as given (relative on the command line), never resolved: no machine path in a checkpoint
     base_config = {"policy": policy, "size": size, "variant": variant, "tasks": list(tasks), "seed": seed,
-                   "data": str(data), "n_episodes": len(ds.episodes), "offset_training": offset,
+                   "data": _portable(data), "n_episodes": len(ds.episodes), "offset_training": offset,
+                   "recipe": rec.to_dict(), "total_steps": steps,
                    "sample": {"horizon": ds.cfg.horizon, "chunk": ds.cfg.chunk, "frame_every": 4}}
 
     def save_stage(folder: Path, module: torch.nn.Module, stage: str, extra: dict[str, Any]) -> Callable[[int], None]:
@@ -146,18 +180,35 @@ def train_policy(
         return save
 
     wam_dir = out / "wam"
-    res = train_wam(model, ds, wam_dir, LoopConfig(steps=steps, lr=preset["lr"], **loop_kw), bsz,
-                    save_stage(wam_dir / "checkpoint", model, "wam", {"sample_steps": cfg.sample_steps}), resume=resume, progress=progress)
-    summary.stages["wam"] = _stage_info(res)
-    final_src = wam_dir / "checkpoint"
+    wam_loop = LoopConfig(steps=steps, lr=rec.lr * preset["lr_scale"], grad_clip=rec.grad_clip, ema_decay=rec.ema_decay,
+                          schedule=rec.schedule,
+                          max_seconds=None if max_minutes is None else 60.0 * max_minutes, **loop_kw)
+    save_latest = save_stage(wam_dir / "checkpoint", model, "wam", {"sample_steps": cfg.sample_steps})
 
-    if flash:
+    def save_wam(step: int) -> None:
+        save_latest(step)
+        if snapshot_every and step % snapshot_every == 0:
+            snap = wam_dir / "snapshots" / f"step_{step:06d}"
+            if snap.exists():
+                shutil.rmtree(snap)
+            shutil.copytree(wam_dir / "checkpoint", snap)
+    res = train_wam(model, ds, wam_dir, wam_loop, bsz, save_wam, resume=resume, progress=progress, autocast=rec.autocast)
+    summary.stages["wam"] = _stage_info(res)
+    summary.finished = res is None or res.finished
+    final_src = wam_dir / "checkpoint"
+    summary.wam_step = int(json.loads((final_src / "config.json").read_text())["step"])
+    if (wam_dir / "train_state.pt").exists():
+        from ahabench.train.campaign import pack_state
+
+        pack_state(wam_dir / "train_state.pt", final_src)
+
+    if flash and summary.finished:
         from ahabench.train.flash_stage import train_flash
 
         d_steps = distill_steps if distill_steps is not None else max(20, steps // 4)
         flash_dir = out / "flash"
         res, _ = train_flash(model, ds, flash_dir, LoopConfig(steps=d_steps, lr=preset["flash_lr"], **loop_kw), bsz,
-                             lambda student: save_stage(flash_dir / "checkpoint", student, "flash", {"sample_steps": 2, "teacher": str(final_src)}),
+                             lambda student: save_stage(flash_dir / "checkpoint", student, "flash", {"sample_steps": 2, "teacher": _portable(final_src)}),
                              resume=resume, progress=progress)
         summary.stages["flash"] = _stage_info(res)
         final_src = flash_dir / "checkpoint"
@@ -173,6 +224,17 @@ def train_policy(
     write_model_card(out)
     log.info("trained %s (%s) in %.1f s -> %s", policy, size, summary.wall_s, final)
     return summary
+
+
+def _portable(path: Path) -> str:
+    """A path as recorded in a checkpoint: relative to the working directory when under it, else its name."""
+    p = Path(path)
+    if not p.is_absolute():
+        return str(p)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return p.name
 
 
 def _ensure_demos(data: Path, tasks: list[str], episodes: int) -> Path:

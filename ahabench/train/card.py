@@ -51,6 +51,12 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
         cmd += f" --tokenizer-steps {tok}"
     if distill:
         cmd += f" --distill-steps {distill}"
+    recipe = (summary.get("recipe") or {}).get("name")
+    if recipe and recipe != "v2":
+        cmd += f" --recipe {recipe}"
+    per_task = summary.get("n_episodes", 0) // max(1, len(summary["tasks"]))
+    if summary.get("max_episodes"):
+        cmd += f" --max-episodes {per_task}"
     threads = summary.get("threads", 1)  # summaries written before threads were recorded: those runs used 1
     return cmd + f" --data runs/demos --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {threads}"
 
@@ -73,6 +79,7 @@ def write_model_card(run_dir: Path, notes: str = "") -> Path:
         ("data", f"{summary['n_episodes']} clean expert demos of {len(tasks)} task(s) ({', '.join(tasks)}), "
                  f"{summary['n_samples']} training windows"),
         ("offset training", str(config.get("offset_training"))),
+        ("recipe", ", ".join(f"{k}={v}" for k, v in (summary.get("recipe") or {"name": "paper (before recipes)"}).items())),
         ("tokenizer (VAE)", _loss_line("tokenizer", logs["tokenizer"], ("vae_rec",))),
         ("WAM stage", _loss_line("wam", logs["wam"], ("loss_action", "loss_video"))),
     ]
@@ -99,6 +106,12 @@ cp runs/{policy}/checkpoint/* policies/{folder}/checkpoint/
 
 Learning curves: `ahabench curves policies/{folder}/checkpoint`.
 """
+    if not summary.get("finished", True):
+        step = summary.get("wam_step")
+        cont = reproduce_command(summary, config, logs).replace(f" --steps {step} ", " --steps TARGET ")
+        text += (f"\nThis is a campaign checkpoint at WAM step {step} (its `train_state.safetensors` holds the optimiser "
+                 f"state). Continue it towards step TARGET on any machine with the demos (a slice of two hours):\n\n"
+                 f"```bash\n{cont} --continue-from policies/{folder}/checkpoint --max-minutes 120\n```\n")
     if notes:
         text += "\n" + notes.strip() + "\n"
     path = ckpt / "README.md"

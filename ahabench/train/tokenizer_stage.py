@@ -26,6 +26,7 @@ DONE = "done.json"
 LATENTS = "latents.pt"
 #: Frames used to set the latent normalisation statistics.
 STATS_FRAMES = 512
+RECON_PNG = "reconstruction.png"
 
 
 def train_tokenizer(
@@ -60,9 +61,43 @@ def train_tokenizer(
     tok.eval()
     tok.set_latent_stats(ds.sample_frames(min(STATS_FRAMES, max(ds.n_frames, 1)), rng))
     on_ckpt(loop.steps)
+    write_reconstructions(tok, ds, stage_dir / RECON_PNG)
     (stage_dir / LATENTS).unlink(missing_ok=True)  # latents of an older tokenizer are stale
     (stage_dir / DONE).write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
     return tok, result
+
+
+@torch.no_grad()
+def write_reconstructions(tok: torch.nn.Module, ds: DemoDataset, path: Path, per_task: int = 1) -> Path:
+    """A PNG with, per task, one mid-episode mosaic above its reconstruction (encode -> decode), so one can
+    see whether small objects (blocks, the bell's button) survive the tokenizer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks, seen = [], set()
+    for e in ds.episodes:
+        if e.task not in seen or per_task > 1:
+            seen.add(e.task)
+            picks.append((e.task, e.mosaics[len(e.mosaics) // 2]))
+    frames = torch.from_numpy(np.stack([m for _, m in picks]))
+    recon = tok.decode(tok.encode(frames)).cpu().numpy()  # (N, H, W, 3) in [0, 1]
+    mse = ((recon - frames.numpy() / 255.0) ** 2).mean(axis=(1, 2, 3))
+    fig, axes = plt.subplots(2, len(picks), figsize=(1.6 * len(picks), 4.0), squeeze=False)
+    for i, (task, frame) in enumerate(picks):
+        axes[0, i].imshow(frame)
+        axes[0, i].set_title(task.replace("_", "\n", 1), fontsize=6)
+        axes[1, i].imshow(recon[i])
+        axes[1, i].set_title(f"mse {mse[i]:.4f}", fontsize=6)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    fig.suptitle("tokenizer: demo mosaics (top) and their reconstructions (bottom)", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
 
 
 def cache_latents(tok: torch.nn.Module, ds: DemoDataset, stage_dir: Path, key: dict[str, Any]) -> None:

@@ -43,8 +43,11 @@ def train_wam(
     resume: bool = False,
     progress: Callable[[TrainEvent], None] | None = None,
     stage: str = "wam",
+    autocast: str = "off",
 ) -> LoopResult | None:
-    """Train ``model`` on ``ds``; ``save(step)`` writes the shipped checkpoint at each periodic checkpoint."""
+    """Train ``model`` on ``ds``; ``save(step)`` writes the shipped checkpoint at each periodic checkpoint.
+
+    autocast "bf16": forward and backward under CPU bf16 autocast (weights and optimiser stay fp32)."""
     stage_dir = Path(stage_dir)
     done = _read_done(stage_dir)
     if resume and done is not None and done.get("steps") == loop.steps:
@@ -53,10 +56,13 @@ def train_wam(
         return None
 
     def loss_fn(rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
-        return _loss_parts(model.training_loss(ds.sample(batch_size, rng)))
+        batch = ds.sample(batch_size, rng)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast == "bf16"):
+            return _loss_parts(model.training_loss(batch))
 
     result = run_loop(stage, model, loss_fn, loop, stage_dir, resume=resume, progress=progress, on_checkpoint=save)
-    (stage_dir / DONE).write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
+    if result.finished:
+        (stage_dir / DONE).write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
     return result
 
 

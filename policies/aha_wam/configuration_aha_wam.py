@@ -57,4 +57,13 @@ class WAMPolicyConfig:
 
 @dataclass(frozen=True)
 class AhaWamConfig(WAMPolicyConfig):
+    """ovcr: route the cached planner context to the newest observation (False: the executor reads the
+    context as the planner left it, the ablation "AHA-WAM with OVCR off at inference")."""
+
     name: str = "aha-wam"
+    ovcr: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.ovcr, bool):
+            raise ValueError(f"ovcr must be true or false, got {self.ovcr!r}")

@@ -3,7 +3,8 @@
 An adapter sees only what a robot sees: ``obs.images`` (composed into the mosaic with
 ``ahabench.envs.mosaic.make_mosaic``), ``obs.qpos`` and ``obs.instruction``. It loads a checkpoint written
 by ``ahabench.train`` (fp16 weights, the model config, normalisation stats), z-scores proprioception, and
-un-normalises the sampled actions back to absolute joint targets of the task's own dimension.
+un-normalises the sampled actions back to absolute joint targets of the task's own dimension (adding the
+observed joint position back for a checkpoint trained on chunk-relative "delta" targets).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ahabench.data.dataset import FULL_DIM, NormStats, pad_to_full, unpad_from_full
+from ahabench.data.dataset import FULL_DIM, NormStats, from_delta, pad_to_full, unpad_from_full
 from ahabench.policy import CallCost, Policy, PolicySpec
 from ahabench.types import EpisodeInfo, Observation
 from policies.aha_wam.configuration_aha_wam import AhaWamConfig, WAMPolicyConfig
@@ -101,12 +102,20 @@ class WAMPolicyBase(Policy):
         self._lat_cache = (obs.tick, lat)
         return lat
 
-    def _proprio(self, obs: Observation) -> torch.Tensor:
-        q = pad_to_full(np.asarray(obs.qpos, np.float32).reshape(-1), self._action_dim)
-        return torch.from_numpy(self.stats.norm_qpos(q))[None].to(self.config.device)
+    def _qpos16(self, obs: Observation) -> np.ndarray:
+        return pad_to_full(np.asarray(obs.qpos, np.float32).reshape(-1), self._action_dim)
 
-    def _to_actions(self, x: torch.Tensor) -> np.ndarray:
-        a = self.stats.clip_actions(self.stats.denorm_actions(x[0].float().cpu().numpy())[: self.spec.chunk_len])
+    def _proprio(self, obs: Observation) -> torch.Tensor:
+        return torch.from_numpy(self.stats.norm_qpos(self._qpos16(obs)))[None].to(self.config.device)
+
+    def _to_actions(self, x: torch.Tensor, obs: Observation) -> np.ndarray:
+        """Sampled chunk (1, n, 16) normalised -> the first ``chunk_len`` absolute targets, task-dimensional."""
+        x_np = x[0].float().cpu().numpy()
+        if self.wam_cfg.action_space == "delta":
+            a = from_delta(self.stats.denorm_delta(x_np), self._qpos16(obs))
+        else:
+            a = self.stats.denorm_actions(x_np)
+        a = self.stats.clip_actions(a[: self.spec.chunk_len])
         return np.ascontiguousarray(unpad_from_full(a, self._action_dim), dtype=np.float32)
 
     # -- calls --------------------------------------------------------------------------------------
@@ -122,9 +131,10 @@ class WAMPolicyBase(Policy):
         if context is None:  # no published context yet (e.g. a frozen-mode caller): refresh now
             context, phase_offset = self.prefill(obs), 0
         text = self._text_ctx(obs.instruction)
-        x = self.model.sample_chunk(context, self._latents(obs), self._proprio(obs), text, phase_offset=int(phase_offset),
+        obs_latents = self._latents(obs) if getattr(self.config, "ovcr", True) else None
+        x = self.model.sample_chunk(context, obs_latents, self._proprio(obs), text, phase_offset=int(phase_offset),
                                     steps=self.sample_steps, generator=self._gen)
-        return self._to_actions(x)
+        return self._to_actions(x, obs)
 
     def cost(self, call: str) -> CallCost:
         from policies.wam.cost import call_cost

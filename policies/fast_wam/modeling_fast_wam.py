@@ -30,7 +30,7 @@ class FastWamPolicy(WAMPolicyBase):
         x = self.model.fast_call(self._latents(obs), self._proprio(obs), text,
                                  frame_index=obs.tick // self.wam_cfg.frame_stride_steps,
                                  steps=self.sample_steps, generator=self._gen)
-        return self._to_actions(x)
+        return self._to_actions(x, obs)
 
     def cost(self, call: str) -> CallCost:
         from policies.wam.cost import call_cost

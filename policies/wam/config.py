@@ -18,6 +18,9 @@ from typing import Any
 
 VARIANTS: tuple[str, ...] = ("aha", "naive_async", "fast")
 VIDEO_MASKS: tuple[str, ...] = ("block_causal", "first_frame")
+#: What the action head predicts: absolute joint targets (the paper's), or joint targets relative to the
+#: chunk-start joint position with grippers absolute ("delta", as pi0 is trained on RoboTwin).
+ACTION_SPACES: tuple[str, ...] = ("absolute", "delta")
 
 # One row per size preset. Attention inner dim = heads * head_dim is shared by both branches so that the
 # action DiT can attend to the video DiT's K/V layer by layer.
@@ -83,6 +86,10 @@ class WAMConfig:
     latent_frame_steps: int = 32  # video frames at tau, tau+32, tau+64
     memory_frames: int = 6
     history_stride_steps: int = 64
+    # proprioception: one cross-attention token per chunk (the paper's) and, when proprio_tokens, also a
+    # Linear(proprio -> D) embedding added to every action token
+    proprio_tokens: bool = False
+    action_space: str = "absolute"
     # structure switches (set by the variant)
     video_mask: str = "block_causal"
     use_memory: bool = True
@@ -96,6 +103,8 @@ class WAMConfig:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown WAM variant {self.variant!r}; known: {VARIANTS}")
+        if self.action_space not in ACTION_SPACES:
+            raise ValueError(f"unknown action space {self.action_space!r}; known: {ACTION_SPACES}")
         if self.video_mask not in VIDEO_MASKS:
             raise ValueError(f"unknown video mask {self.video_mask!r}; known: {VIDEO_MASKS}")
         if self.horizon % self.chunk_len or self.chunk_len % 16:

@@ -49,10 +49,8 @@ def flash_loss(
         kv0 = teacher.frame0_kv(batch, text, frame_index)
         cb = teacher.fold_chunks(batch, kv0, text, frame_index)  # teacher's own context projections
 
-        teacher_ctx = teacher.action.cross_kv(cb.ctx)
-
         def teacher_v(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-            return teacher.action(x, s, cb.steps, cb.frame_index, cb.kv, teacher_ctx, cb.ctx_mask)
+            return teacher.action(x, s, cb.steps, cb.frame_index, cb.kv, cb.context)
 
         gdev = None if generator is None else generator.device
         noise = torch.randn(tuple(cb.actions.shape), generator=generator, device=gdev).to(dev)
@@ -64,14 +62,12 @@ def flash_loss(
         sig = sigma_schedule(teacher_steps, cfg.time_shift).to(dev)
         s = sig[torch.tensor(anchors[:-1], device=dev)[pick]]  # (B',)
     # the student's context projections are part of its (trainable) action DiT
-    rows_text = text.repeat(cfg.n_chunks)
-    ctx, ctx_mask = student.action.context(rows_text.tokens, rows_text.mask, cb.proprio)
-    v = student.action(x_s, s, cb.steps, cb.frame_index, cb.kv, ctx, ctx_mask)
+    context = student.action.context(text.tokens, text.mask, cb.proprio)
+    v = student.action(x_s, s, cb.steps, cb.frame_index, cb.kv, context)
     x0 = x_s - s[:, None, None] * v
     err = (x0 - target).pow(2).mean(-1)  # (B', n)
     loss = (err * cb.mask).sum() / cb.mask.sum().clamp_min(1.0)
     return loss, {"flash_loss": loss.item()}
-
 
 
 @torch.no_grad()
@@ -87,10 +83,8 @@ def sampler_gap(teacher: WAM, student: WAM, batch: dict[str, Any], steps: int = 
     for model, n in ((teacher, teacher_steps), (student, steps)):
         cb = teacher.fold_chunks(batch, kv0, text, frame_index, action=model.action)
 
-        cross = model.action.cross_kv(cb.ctx)
-
-        def velocity(x: torch.Tensor, s: torch.Tensor, m: WAM = model, c=cb, ck=cross) -> torch.Tensor:
-            return m.action(x, s, c.steps, c.frame_index, c.kv, ck, c.ctx_mask)
+        def velocity(x: torch.Tensor, s: torch.Tensor, m: WAM = model, c=cb) -> torch.Tensor:
+            return m.action(x, s, c.steps, c.frame_index, c.kv, c.context)
 
         noise = torch.randn(tuple(cb.actions.shape), generator=torch.Generator().manual_seed(seed)).to(dev)
         outs.append(euler_sample(velocity, noise, n, cfg.time_shift)[0])

@@ -68,8 +68,19 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Scaled dot-product attention; mask bool (B or 1, 1, N, M), True = may attend."""
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    """Scaled dot-product attention; mask bool (B or 1, 1, N, M), True = may attend.
+
+    fp32 inputs use torch's fused kernel. Reduced-precision inputs (bf16 autocast training) take the
+    explicit path: two bf16 matmuls around an fp32 softmax. On a CPU the fused bf16 kernel's backward is
+    slower than fp32 (~64 ms a call here, half of a training step); the explicit path keeps the matmul
+    speed-up at these sequence lengths (<= a few hundred keys).
+    """
+    if q.dtype == torch.float32:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))  # (B, H, N, M)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores.float(), dim=-1).to(v.dtype) @ v
 
 
 class SelfAttentionKV(nn.Module):
