@@ -8,13 +8,15 @@ OUT    ?= runs
 # ManiSkill asks on stdin before downloading assets; ahabench uses only tasks that need none.
 export MS_SKIP_ASSET_DOWNLOAD_PROMPT := 1
 
-.PHONY: setup vulkan test test-fast eval bench ci-gate reference reference-openloop clean help
+.PHONY: setup vulkan test test-fast eval bench ci-gate ci-reference reference reference-openloop clean help
 
 help:
 	@echo "make eval   - install, then run 'ahabench eval --policy aha-wam --tasks all' on the shipped defaults"
 	@echo "make test   - install, then run the test suite"
 	@echo "make bench  - install, then write task and model speed benchmarks to $(OUT)/bench/"
-	@echo "make ci-gate - small fixed evals checked with ahabench regress against results/reference/ci/"
+	@echo "make ci-gate [CKPT=DIR] - small fixed evals (expert, aha-wam or its checkpoint DIR), each episode checked"
+	@echo "              against results/reference/ci/ with ahabench regress (exact mode: any change fails)"
+	@echo "make ci-reference - write results/reference/ci/ again (after an intended change: a new checkpoint, task code)"
 	@echo "make reference - the committed reference grid (robotwin, clean, 4 WAM policies x 2 modes) and its comparisons"
 	@echo "make reference-openloop - open-loop action error of the shipped checkpoints on their training demos"
 	@echo "make setup  - only install (virtualenv, pinned packages, a Vulkan device for SAPIEN)"
@@ -42,15 +44,30 @@ eval: setup
 	$(BIN)/ahabench eval --policy aha-wam --tasks all --workers 2 --out $(OUT)/eval-aha-wam
 
 # CI regression gate: a small fixed eval (explicit seeds, so no expert seed search) of the scripted expert and of
-# the shipped aha-wam checkpoint, each checked against its committed reference with `ahabench regress`.
+# aha-wam (the shipped checkpoint, or CKPT=DIR), each checked against its committed reference with `ahabench
+# regress`. Both sides are deterministic runs (rtx5090d-paper profile) on the same seeds, so regress compares every
+# episode exactly (success, t_success, errors, a digest of the executed actions) and fails on any change; a run
+# under other seeds, tasks, mode or profile is refused (exit 2). After an intended change: make ci-reference.
+# ~2-3 min on 2 cores.
 GATE_SEEDS := 100000,100001
 GATE_TASKS := click_bell,move_can_pot,beat_block_hammer
+GATE_REF   := results/reference/ci
+CKPT       ?=
+GATE_CKPT  := $(if $(CKPT),--checkpoint $(CKPT))
 ci-gate: setup
 	rm -rf $(OUT)/ci-gate
 	$(BIN)/ahabench eval --policy expert --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-gate/expert
-	$(BIN)/ahabench regress $(OUT)/ci-gate/expert --reference results/reference/ci/expert.json
-	$(BIN)/ahabench eval --policy aha-wam --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-gate/aha-wam
-	$(BIN)/ahabench regress $(OUT)/ci-gate/aha-wam --reference results/reference/ci/aha-wam.json
+	$(BIN)/ahabench regress $(OUT)/ci-gate/expert --reference $(GATE_REF)/expert.json
+	$(BIN)/ahabench eval --policy aha-wam $(GATE_CKPT) --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-gate/aha-wam
+	$(BIN)/ahabench regress $(OUT)/ci-gate/aha-wam --reference $(GATE_REF)/aha-wam.json
+
+# The gate's references, from the same evals on the shipped code and checkpoint (commit the two JSON files).
+ci-reference: setup
+	rm -rf $(OUT)/ci-reference
+	$(BIN)/ahabench eval --policy expert --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-reference/expert
+	$(BIN)/ahabench regress $(OUT)/ci-reference/expert --write-reference $(GATE_REF)/expert.json
+	$(BIN)/ahabench eval --policy aha-wam --tasks $(GATE_TASKS) --seeds $(GATE_SEEDS) --workers 2 --out $(OUT)/ci-reference/aha-wam
+	$(BIN)/ahabench regress $(OUT)/ci-reference/aha-wam --write-reference $(GATE_REF)/aha-wam.json
 
 # Reference results (results/reference/robotwin/): the robotwin suite, clean, REF_EPISODES episodes per task on the
 # expert-solvable eval seeds, rtx5090d-paper profile; each WAM policy in its default mode (fast-wam blocking, the

@@ -176,23 +176,31 @@ def sweep(
     return SweepResult(knob, points, csv_path, png)
 
 
-def regress(run: str | Path, reference: str | Path, alpha: float = 0.05) -> RegressResult:
-    """Test the run's success against a reference file (or reference run dir); see ahabench.report.regress."""
+def regress(run: str | Path, reference: str | Path, alpha: float = 0.05, test: str = "auto",
+            allow_mismatch: bool = False, allow_underpowered: bool = False) -> RegressResult:
+    """Test the run against a reference file (or reference run dir): exact per episode when both are deterministic
+    runs under the same conditions, else statistically; see ahabench.report.regress."""
     _, recs = load_run(run)
     if not recs:
         raise ValueError(f"run {run} holds no episodes")
-    return _regress(recs, load_reference(Path(reference)), alpha)
+    return _regress(recs, load_reference(Path(reference)), alpha, test, allow_mismatch, allow_underpowered)
 
 
 def make_reference(run: str | Path, path: str | Path) -> Path:
-    """Write the per-task success counts of ``run`` as a reference file for :func:`regress`."""
+    """Write ``run``'s conditions, per-task counts and per-episode outcomes as a reference file for
+    :func:`regress`. A run with a crashed or bad-action episode cannot be a reference (the gate fails on those)."""
+    from ahabench.report.regress import broken_episodes
+
     manifest, recs = load_run(run)
     if not recs:
         raise ValueError(f"run {run} holds no episodes")
+    broken = broken_episodes(recs)
+    if broken:
+        raise ValueError(f"run {run} has {len(broken)} broken episode(s), e.g. {broken[0]}; a reference must not")
     cfg = manifest.get("config", {})
-    meta = {k: cfg.get(k) for k in ("policy", "mode", "setting", "profile", "latency")}
-    meta["run"] = str(run)
-    meta["git"] = manifest.get("git", {}).get("commit")
+    git = manifest.get("git", {})
+    meta = {"run": str(run), "git": git.get("commit"), "git_dirty": git.get("dirty"),
+            "policy_kwargs": cfg.get("policy_kwargs") or {}}
     return write_reference(Path(path), recs, meta)
 
 
@@ -204,7 +212,9 @@ def report(run: str | Path, timeline: tuple[str, int] | None = None, rerun_timel
 
 
 def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
-    """Task rows: name, suite, description, arms, step and time limits, expert success (if tabulated)."""
+    """Task rows: name, suite, description, arms, step and time limits, expert success (if tabulated) and
+    ``expert_success_stale``: True when the task's code changed since that success was measured."""
+    from ahabench.codehash import task_code_hash
     from ahabench.task_registry import suites, task_spec
 
     all_suites = suites()
@@ -219,26 +229,31 @@ def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
         except KeyError:  # declared in a suite but its module did not register it (not built yet)
             log.warning("task %s is declared in a suite but not registered; left out", n)
             continue
+        rate, code = expert.get(s.name, (None, ""))
         rows.append({"name": s.name, "suite": s.suite, "description": s.description, "arms": s.arms,
                      "max_steps": s.max_steps, "control_hz": s.control_hz, "time_limit_s": s.time_limit_s,
-                     "expert_success": expert.get(s.name)})
+                     "expert_success": rate,
+                     "expert_success_stale": rate is not None and code != task_code_hash(s.name)})
     return rows
 
 
-def _expert_success_table() -> dict[str, float]:
+def _expert_success_table() -> dict[str, tuple[float, str]]:
+    """task -> (clean-setting expert success, code hash it was measured with) from the committed table."""
     import tasks
 
     path = Path(tasks.__file__).parent / "expert_success.csv"  # committed table, shipped as package data
     if not path.exists():
         return {}
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, str]] = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
+            if row.get("setting", "clean") != "clean":
+                continue
             name = row.get("task") or row.get("name")
             val = next((row[k] for k in ("expert_success", "success_rate", "success") if row.get(k)), None)
             if name and val is not None:
                 try:
-                    out[name] = float(val)
+                    out[name] = (float(val), row.get("code_hash") or "")
                 except ValueError:
                     log.warning("%s: bad expert success %r for task %s", path, val, name)
     return out

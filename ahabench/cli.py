@@ -264,10 +264,15 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
 @_friendly
 def regress_cmd(run: Annotated[Path, typer.Argument(help="Run directory to test.")],
                 reference: Annotated[Optional[Path], typer.Option("--reference", help="Reference file (or reference run dir) to test against.")] = None,
-                alpha: Annotated[float, typer.Option("--alpha", help="Family-wise significance level.")] = 0.05,
-                write_ref: Annotated[Optional[Path], typer.Option("--write-reference", help="Write RUN's counts as a reference file here and exit.")] = None,
+                alpha: Annotated[float, typer.Option("--alpha", help="Family-wise significance level (statistical mode).")] = 0.05,
+                test: Annotated[str, typer.Option("--test", help="auto (exact when both runs are deterministic on the same seeds and conditions), exact or statistical.")] = "auto",
+                allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Test a run whose tasks, seeds, mode, profile, ... differ from the reference's (statistically).")] = False,
+                allow_underpowered: Annotated[bool, typer.Option("--allow-underpowered", help="Run a statistical test that could not flag even a policy that stopped working.")] = False,
+                write_ref: Annotated[Optional[Path], typer.Option("--write-reference", help="Write RUN's conditions and episode outcomes as a reference file here and exit.")] = None,
                 as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
-    """Exit 1 when RUN's success drops significantly against the reference (one-sided Fisher, Holm)."""
+    """Exit 1 when RUN regresses against the reference: any changed episode (exact mode), a significant
+    success drop (statistical mode), or a crashed / bad-action episode. Exit 2 when RUN was not made under the
+    reference's tasks, seeds and conditions."""
     from ahabench import api
     from ahabench.report.regress import result_json
 
@@ -277,22 +282,37 @@ def regress_cmd(run: Annotated[Path, typer.Argument(help="Run directory to test.
         return
     if reference is None:
         raise UsageError("give --reference FILE to test against, or --write-reference FILE to make one")
-    res = api.regress(run, reference, alpha)
+    res = api.regress(run, reference, alpha, test, allow_mismatch, allow_underpowered)
     if as_json:
         console.print_json(result_json(res))
-    else:
-        t = _table(f"{res.test}, alpha {alpha}", ("task", "reference", "run", "p", "p (Holm)", "regressed"))
+    elif res.test == "exact":
+        t = _table(res.description, ("task", "reference", "run", "changed episodes"))
         for r in res.rows:
             t.add_row(r.task, f"{r.ref_successes}/{r.ref_episodes}", f"{r.run_successes}/{r.run_episodes}",
-                      f"{r.p_value:.4g}", f"{r.p_adjusted:.4g}", "[red]YES[/red]" if r.regressed else "no")
+                      f"[red]{r.changed}[/red]" if r.changed else "0")
         _show(t)
-    if res.missing:
-        err_console.print(f"[yellow]warning:[/yellow] reference tasks not in the run: {', '.join(res.missing)}")
+    else:
+        t = _table(f"{res.description}, alpha {alpha}",
+                   ("task", "reference", "run", "p", "p (Holm)", "smallest drop it can flag", "regressed"))
+        for r in res.rows:
+            drop = "none" if r.min_drop is None else f"{r.min_drop} of {r.ref_successes} successes"
+            t.add_row(r.task, f"{r.ref_successes}/{r.ref_episodes}", f"{r.run_successes}/{r.run_episodes}",
+                      f"{r.p_value:.4g}", f"{r.p_adjusted:.4g}", drop, "[red]YES[/red]" if r.regressed else "no")
+        _show(t)
+        console.print(f"power: a task row is flagged at alpha/{max(1, len(res.rows) - 1)} (Holm's first step), the "
+                      f"overall row at alpha; a run that solves nothing {'is' if res.detects_stop else 'is NOT'} caught")
+    for m in res.mismatches:
+        err_console.print(f"[yellow]warning:[/yellow] run differs from the reference: {m}", highlight=False)
     if not res.passed:
         for line in res.explain():
             err_console.print(f"[red]regression:[/red] {line}", highlight=False)
+        if res.changed:
+            err_console.print("if the change is intended, write the reference again (make ci-reference for the CI gate)")
         raise typer.Exit(1)
-    console.print("[green]no significant success drop[/green]")
+    if res.test == "exact":
+        console.print(f"[green]every episode matches the reference ({res.rows[-1].run_episodes} episodes, exact)[/green]")
+    else:
+        console.print("[green]no significant success drop[/green]")
 
 
 @app.command("report")
@@ -324,6 +344,8 @@ def tasks_cmd(suite: Annotated[Optional[str], typer.Option("--suite", help="Only
     t = _table("tasks", ("name", "suite", "arms", "steps", "limit s", "expert", "description"))
     for r in rows:
         exp = "-" if r["expert_success"] is None else f"{100 * r['expert_success']:.0f}%"
+        if r["expert_success_stale"]:
+            exp += " [yellow](stale: code changed since)[/yellow]"
         t.add_row(r["name"], r["suite"], str(r["arms"]), str(r["max_steps"]), f"{r['time_limit_s']:.1f}", exp, r["description"])
     _show(t)
 

@@ -3,18 +3,17 @@
 Evaluation seeds for run index ``base`` start at ``100000 * (1 + base)`` and search upward; collection seeds start
 at 0. A seed is kept only if the task's expert succeeds on it (physics only, no rendering). Verdicts are cached
 in a JSON file per (task, setting) under the ahabench cache directory, so a second call is instant; the cache
-is keyed by a hash of the task's source files, so editing a task or the expert code invalidates it.
+is keyed by the task's code hash (:func:`ahabench.codehash.task_code_hash`: every repository file the task and its
+expert import, found by following their imports), so editing any of them invalidates it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import logging
 import os
-from pathlib import Path
 
+from ahabench.codehash import task_code_hash
 from ahabench.envs.meshes import cache_dir
 
 logger = logging.getLogger(__name__)
@@ -28,35 +27,22 @@ def eval_seed_start(base: int = 0) -> int:
     return EVAL_SEED_STRIDE * (1 + int(base))
 
 
-def _code_hash(task: str) -> str:
-    """Hash of the code that decides a verdict: the task's env class module, the expert primitives and planner."""
-    from mani_skill.utils.registration import REGISTERED_ENVS
-
-    from ahabench.experts import evaluate, planner, primitives
-    from ahabench.task_registry import task_spec
-
-    env_cls = REGISTERED_ENVS[task_spec(task).env_id].cls
-    files = {inspect.getfile(m) for m in (evaluate, planner, primitives)}
-    files |= {inspect.getfile(c) for c in env_cls.__mro__ if c.__module__.startswith(("tasks", "ahabench"))}
-    h = hashlib.sha256()
-    for f in sorted(files):
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()[:16]
-
-
 class SeedVerdicts:
     """The cached expert verdicts of one (task, setting): seed -> solved."""
 
     def __init__(self, task: str, setting: str):
         self.task, self.setting = task, setting
         self.path = cache_dir() / "seeds" / f"{task}__{setting}.json"
-        self.code = _code_hash(task)
+        self.code = task_code_hash(task)
         self.verdicts: dict[int, bool] = {}
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text())
                 if data.get("code") == self.code:
                     self.verdicts = {int(k): bool(v) for k, v in data["verdicts"].items()}
+                else:
+                    logger.info("%s: made with other task code (%s, now %s); measuring again", self.path,
+                                data.get("code"), self.code)
             except (json.JSONDecodeError, KeyError, ValueError):
                 logger.warning("ignoring unreadable seed cache %s", self.path)
         self._env = None

@@ -105,6 +105,12 @@ def task_spec(name: str) -> TaskSpec:
     return _TASKS[name][0]
 
 
+def task_factory(name: str) -> TaskEnvFactory:
+    """The callable that builds the task's :class:`TaskEnv` (its ``__module__`` is where the task is registered)."""
+    task_spec(name)
+    return _TASKS[name][1]
+
+
 def make_task_env(name: str, **kwargs: Any) -> TaskEnv:
     """Build the harness view of a task (kwargs: camera size, render backend options)."""
     task_spec(name)

@@ -81,16 +81,10 @@ def test_eval_writes_all_files_then_regress_and_report(tmp_path):
     assert json.loads(ref.read_text())["tasks"][FAKE_TASK] == {"episodes": 4, "successes": 4}
     ok = invoke("regress", str(out), "--reference", str(ref))
     assert ok.exit_code == 0, ok.output
-
-    # The hold policy never succeeds: a significant drop against the expert's 4/4... with more episodes.
-    big_ref = tmp_path / "big.json"
-    big_ref.write_text(json.dumps({"kind": "ahabench-reference", "tasks": {FAKE_TASK: {"episodes": 40, "successes": 40}}}))
+    assert invoke("regress", str(out)).exit_code == 2  # neither --reference nor --write-reference
+    # (exact mode, refusals and the statistical tests through the CLI: tests/test_regress.py)
     held = tmp_path / "held"
     assert invoke("eval", "-p", "hold", *FAKE, "-o", str(held)).exit_code == 0
-    bad = invoke("regress", str(held), "--reference", str(big_ref))
-    assert bad.exit_code == 1, bad.output
-    assert "regression" in bad.output and FAKE_TASK in bad.output
-    assert invoke("regress", str(held)).exit_code == 2  # neither --reference nor --write-reference
 
     rep = invoke("report", str(out))
     assert rep.exit_code == 0, rep.output
@@ -144,7 +138,7 @@ def test_collect_and_train_are_thin_wrappers(tmp_path, monkeypatch):
     def fake_train(policy, tasks, size, steps, out, data, resume, seed, progress=None, **kw):
         seen["train"] = (policy, tasks, size, steps, str(out), data, resume, seed, kw)
         progress(TrainEvent("wam", 1, steps, 0.5, 1e-4))
-        return types.SimpleNamespace(checkpoint=out / "checkpoint")
+        return types.SimpleNamespace(checkpoint=out / "checkpoint", finished=True, wam_step=steps)
 
     monkeypatch.setattr(collect_mod, "collect_demos", fake_collect)
     monkeypatch.setattr(train_mod, "train_policy", fake_train)

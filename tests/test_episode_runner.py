@@ -222,18 +222,14 @@ def test_two_devices_and_latency_scale():
 
 @pytest.mark.slow
 def test_real_task_with_the_expert_is_reproducible():
-    """End to end on a real ManiSkill task (skipped until the task and the expert policy are registered)."""
+    """End to end on a real ManiSkill task with the scripted expert."""
     import os
 
     os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
     from ahabench.policy import make_policy
     from ahabench.task_registry import make_task_env
 
-    try:
-        env = make_task_env("stack_blocks_two")
-        make_policy("expert")
-    except (KeyError, ImportError) as e:
-        pytest.skip(f"real task or expert not available: {e}")
+    env = make_task_env("stack_blocks_two")
     try:
         a, _ = run_episode(env, make_policy("expert"), seed=1, setting="clean", mode="blocking", latency=PAPER)
         b, _ = run_episode(env, make_policy("expert"), seed=1, setting="clean", mode="blocking", latency=PAPER)

@@ -1,4 +1,4 @@
-"""Reporting on hand-built records: summaries, compare speedups, regression tests, sweep files, report page."""
+"""Reporting on hand-built records: summaries, compare speedups, sweep files, report page (regress: test_regress)."""
 
 import json
 
@@ -7,7 +7,6 @@ import pytest
 from ahabench.engine.io import write_manifest, write_sorted_episodes
 from ahabench.records import EpisodeRecord
 from ahabench.report.compare import compare_markdown, compare_records
-from ahabench.report.regress import load_reference, regress, write_reference
 from ahabench.report.summary import load_summary, summarize, summary_to_csv, write_summary
 from ahabench.report.sweep import SweepPoint, write_sweep
 
@@ -68,43 +67,6 @@ def test_compare_paper_and_task_speedups():
     assert "| overall | aha-wam | async | 3/3 (100.0%)" in md and "4.59" in md
     with pytest.raises(KeyError, match="nope"):
         compare_records({"x": aha}, baseline="nope")
-
-
-def test_regress_passes_on_equal_and_fails_on_drop(tmp_path):
-    ref = [rec("a", s, success=s < 18) for s in range(20)] + [rec("b", s) for s in range(20)]
-    path = write_reference(tmp_path / "ref.json", ref, {"policy": "p"})
-    counts = load_reference(path)
-    assert counts == {"a": {"episodes": 20, "successes": 18}, "b": {"episodes": 20, "successes": 20}}
-    same = regress(ref, counts)
-    assert same.passed and all(not r.regressed for r in same.rows)
-    dropped = [rec("a", s, success=s < 18) for s in range(20)] + [rec("b", s, success=s < 8) for s in range(20)]
-    res = regress(dropped, counts, alpha=0.05)
-    assert not res.passed
-    assert [r.task for r in res.rows if r.regressed] == ["b", "overall"]
-    assert "b: 8/20 vs reference 20/20" in res.explain()[0]
-    # A small drop is not significant.
-    assert regress([rec("a", s, success=s < 16) for s in range(20)] + [rec("b", s) for s in range(20)], counts).passed
-
-
-def test_regress_fails_on_a_crash_even_at_zero_reference_success():
-    counts = {"a": {"episodes": 3, "successes": 0}}
-    assert regress([rec("a", s, success=False) for s in range(3)], counts).passed
-    res = regress([rec("a", 0, success=False), rec("a", 1, success=False, error="boom"), rec("a", 2, success=False)],
-                  counts)
-    assert not res.passed and not any(r.regressed for r in res.rows)
-    assert res.explain() == ["crashed episode: a seed 1: boom"]
-
-
-def test_load_reference_rejects_bad_files(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not JSON"):
-        load_reference(bad)
-    bad.write_text(json.dumps({"tasks": {}}))
-    with pytest.raises(ValueError, match="not an ahabench reference"):
-        load_reference(bad)
-    with pytest.raises(FileNotFoundError, match="missing.json"):
-        load_reference(tmp_path / "missing.json")
 
 
 def test_sweep_files(tmp_path):

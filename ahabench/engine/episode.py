@@ -6,10 +6,15 @@ become its job runner (the call really runs, timed with ``perf_counter`` for the
 simulated duration comes from the latency model). Policy and env exceptions propagate (the multi-episode
 runner records them as crashes); a NaN or out-of-bounds action ends the episode as a failure with
 ``error_kind="bad_action"``.
+
+``extra["action_digest"]`` fingerprints the episode's trajectory: a hash of every action the robot executed
+(holds included), rounded to 1e-4. Two runs of a deterministic latency model agree on it exactly, so
+``ahabench regress`` in exact mode sees a policy whose actions changed even where success did not.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from typing import Any, Mapping
@@ -27,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Absolute slack on action bounds, so float32 round-off at a joint limit is not a "bad action".
 BOUNDS_ATOL = 1e-5
+#: Decimals the executed actions are rounded to before they enter ``extra["action_digest"]``.
+DIGEST_DECIMALS = 4
 
 
 class BadActionError(ValueError):
@@ -69,17 +76,26 @@ def _bound(value: Any, action_dim: int, name: str) -> np.ndarray | None:
 
 
 class EnvWorld:
-    """The clock's world over a TaskEnv: observe renders; apply steps (None: the env's hold action)."""
+    """The clock's world over a TaskEnv: observe renders; apply steps (None: the env's hold action) and
+    folds the executed action into :meth:`digest`."""
 
     def __init__(self, env: TaskEnv, dt_us: int) -> None:
         self.env = env
         self.dt_us = dt_us
+        self._digest = hashlib.sha256()
 
     def observe(self, tick: int) -> Any:
         return self.env.observe(tick, tick * self.dt_us)
 
     def apply(self, tick: int, action: Any | None) -> Mapping[str, bool]:
-        return self.env.step(self.env.hold_action() if action is None else action)
+        a = self.env.hold_action() if action is None else action
+        # + 0.0 turns -0.0 into 0.0, so a sign of zero never changes the digest
+        self._digest.update(np.round(np.asarray(a, dtype=np.float64), DIGEST_DECIMALS).ravel() + 0.0)
+        return self.env.step(a)
+
+    def digest(self) -> str:
+        """16 hex digits over the executed actions so far, rounded to ``DIGEST_DECIMALS`` decimals."""
+        return self._digest.hexdigest()[:16]
 
 
 class PolicyRunner:
@@ -147,7 +163,8 @@ def run_episode(env: TaskEnv, policy: Policy, *, seed: int, setting: str, mode: 
                   "action_high")
     cfg = ClockConfig.from_policy(spec, control_hz=info.control_hz, max_steps=info.max_steps, mode=mode,
                                   two_devices=two_devices, stop_on_success=stop_on_success, merge=merge)
-    clock = Clock(cfg, EnvWorld(env, cfg.dt_us), PolicyRunner(policy, latency, seed, action_dim, low, high))
+    world = EnvWorld(env, cfg.dt_us)
+    clock = Clock(cfg, world, PolicyRunner(policy, latency, seed, action_dim, low, high))
     error = error_kind = None
     try:
         timeline = clock.run()
@@ -160,7 +177,7 @@ def run_episode(env: TaskEnv, policy: Policy, *, seed: int, setting: str, mode: 
         m.update(success_once=False, success_at_end=False, t_success_s=None)
     extra: dict[str, Any] = {"control_hz": info.control_hz, "max_steps": info.max_steps,
                              "latency_scale": latency.scale, "two_devices": two_devices,
-                             "context_waits": len(timeline.waits),
+                             "context_waits": len(timeline.waits), "action_digest": world.digest(),
                              # the model's settings, minus machine-specific paths (records must compare
                              # byte-for-byte across machines)
                              "latency_model": {k: v for k, v in latency.describe().items() if k != "source"}}

@@ -7,6 +7,10 @@ success checked every step, episode over at first success or at the step limit) 
 processes with one torch thread each; :func:`write_table` merges the result into the table, replacing the
 rows of the measured tasks and keeping the others (tasks that land later are measured on their own).
 
+Every row records ``code_hash``: :func:`ahabench.codehash.task_code_hash` of the task when it was measured (every
+repository file the task and its expert import). :func:`stale_rows` lists the rows whose task code has changed
+since; the test suite fails on any, so the table cannot silently outlive the code it describes.
+
 Run as ``python -m ahabench.experts.success_table [TASKS]`` (``TASKS``: a selector as ``resolve_tasks``
 takes it, default every task of every suite).
 """
@@ -34,7 +38,7 @@ DEFAULT_TABLE = Path(__file__).resolve().parents[2] / "tasks" / "expert_success.
 #: Required success rate per task (the benchmark's acceptance bar).
 THRESHOLD = 0.95
 COLUMNS = ["task", "suite", "setting", "seeds", "successes", "success_rate", "mean_expert_steps",
-           "mean_episode_wall_s", "errors", "failed_seeds"]
+           "mean_episode_wall_s", "errors", "failed_seeds", "code_hash"]
 
 
 @dataclass(frozen=True)
@@ -108,11 +112,14 @@ def _chunks(tasks: list[str], seeds: list[int], workers: int) -> list[tuple[str,
     return [(t, seeds[i:i + size]) for t in tasks for i in range(0, len(seeds), size)]
 
 
-def summarize(results: Iterable[SeedResult], setting: str = "clean") -> pd.DataFrame:
+def summarize(results: Iterable[SeedResult], setting: str = "clean",
+              code_hashes: dict[str, str] | None = None) -> pd.DataFrame:
     """Per-task table (columns :data:`COLUMNS`) from per-seed results, tasks in first-seen order.
 
     mean_expert_steps averages the successful episodes only (steps to success); NaN when none succeeded.
+    code_hashes: task -> code hash the seeds were played with (default: the task's code hash now).
     """
+    from ahabench.codehash import task_code_hash
     from ahabench.task_registry import task_spec
 
     by_task: dict[str, list[SeedResult]] = {}
@@ -128,7 +135,8 @@ def summarize(results: Iterable[SeedResult], setting: str = "clean") -> pd.DataF
             mean_expert_steps=(sum(r.steps for r in wins) / len(wins)) if wins else float("nan"),
             mean_episode_wall_s=sum(r.wall_s for r in rs) / len(rs),
             errors=sum(bool(r.error) for r in rs),
-            failed_seeds=" ".join(str(r.seed) for r in rs if not r.success)))
+            failed_seeds=" ".join(str(r.seed) for r in rs if not r.success),
+            code_hash=(code_hashes or {}).get(task) or task_code_hash(task)))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -141,8 +149,10 @@ def measure_expert_success(tasks: list[str], seeds: Iterable[int] = range(100), 
     progress(result, done, total): called in this process after every episode.
     on_task(row_frame): called with a task's one-row table as soon as all its seeds are done (lets a long
         run write the table task by task).
-    Returns one row per task (columns :data:`COLUMNS`), in the order of ``tasks``.
+    Returns one row per task (columns :data:`COLUMNS`), in the order of ``tasks``. Each row's ``code_hash`` is
+    the task's code hash when the measurement started; a task whose code changes while it is measured raises.
     """
+    from ahabench.codehash import task_code_hash
     from ahabench.task_registry import task_spec
 
     tasks, seeds = list(dict.fromkeys(tasks)), [int(s) for s in seeds]
@@ -150,6 +160,14 @@ def measure_expert_success(tasks: list[str], seeds: Iterable[int] = range(100), 
         raise ValueError(f"need at least one task and one seed, got tasks={tasks!r}, seeds={seeds!r}")
     for t in tasks:
         task_spec(t)  # fail fast on an unknown name, before starting processes
+    hashes = {t: task_code_hash(t) for t in tasks}
+
+    def check_unchanged(task: str) -> None:
+        now = task_code_hash(task)
+        if now != hashes[task]:
+            raise RuntimeError(f"{task}: its code changed while it was measured (code hash {hashes[task]} -> {now});"
+                               " measure it again")
+
     items = _chunks(tasks, seeds, workers)
     total = len(tasks) * len(seeds)
     results: list[SeedResult] = []
@@ -162,7 +180,8 @@ def measure_expert_success(tasks: list[str], seeds: Iterable[int] = range(100), 
                 progress(r, len(results), total)
             per_task[r.task] = per_task.get(r.task, 0) + 1
             if per_task[r.task] == len(seeds) and on_task is not None:
-                on_task(summarize([x for x in results if x.task == r.task], setting))
+                check_unchanged(r.task)
+                on_task(summarize([x for x in results if x.task == r.task], setting, hashes))
 
     if workers <= 1:
         import torch
@@ -197,7 +216,9 @@ def measure_expert_success(tasks: list[str], seeds: Iterable[int] = range(100), 
                         logger.error("%s seeds %s: worker raised %s: %s", task, chunk, type(e).__name__, e)
                         batch = [SeedResult(task, s, False, 0, 0.0, f"{type(e).__name__}: {e}") for s in chunk]
                     collect(batch)
-    df = summarize(results, setting)
+    for t in tasks:
+        check_unchanged(t)
+    df = summarize(results, setting, hashes)
     return df.set_index("task").loc[tasks].reset_index()[COLUMNS]
 
 
@@ -214,7 +235,7 @@ def write_table(df: pd.DataFrame, path: Path = DEFAULT_TABLE) -> Path:
         raise ValueError(f"table is missing columns {missing}; expected {COLUMNS}")
     table = df[COLUMNS].copy()
     if path.exists():
-        old = pd.read_csv(path, dtype={"failed_seeds": str}, keep_default_na=False, na_values=[""])
+        old = pd.read_csv(path, dtype={"failed_seeds": str, "code_hash": str}, keep_default_na=False, na_values=[""])
         old = old.reindex(columns=COLUMNS)
         keep = ~old.set_index(["task", "setting"]).index.isin(table.set_index(["task", "setting"]).index)
         table = pd.concat([old[keep], table], ignore_index=True)
@@ -222,9 +243,37 @@ def write_table(df: pd.DataFrame, path: Path = DEFAULT_TABLE) -> Path:
     table["_o"] = table["task"].map(lambda t: order.get(t, len(order)))
     table = table.sort_values(["_o", "task", "setting"], kind="stable").drop(columns="_o")
     table["failed_seeds"] = table["failed_seeds"].fillna("")
+    table["code_hash"] = table["code_hash"].fillna("")
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.4g")
     return path
+
+
+def read_table(path: Path = DEFAULT_TABLE) -> pd.DataFrame:
+    """The committed table as written by :func:`write_table` (a table from before ``code_hash`` reads as '')."""
+    table = pd.read_csv(path, dtype={"failed_seeds": str, "code_hash": str}, keep_default_na=False, na_values=[""])
+    table = table.reindex(columns=COLUMNS)
+    for col in ("failed_seeds", "code_hash"):
+        table[col] = table[col].fillna("")
+    return table
+
+
+def stale_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose ``code_hash`` differs from their task's code hash now (code changed since the measurement),
+    with the current hash in a ``code_hash_now`` column. Rows of tasks no longer registered are left out."""
+    from ahabench.codehash import task_code_hash
+    from ahabench.task_registry import task_spec
+
+    now = {}
+    for task in dict.fromkeys(table["task"]):
+        try:
+            task_spec(task)
+        except KeyError:
+            continue
+        now[task] = task_code_hash(task)
+    out = table[table["task"].isin(now)].copy()
+    out["code_hash_now"] = out["task"].map(now)
+    return out[out["code_hash"] != out["code_hash_now"]]
 
 
 def below_threshold(df: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFrame:
@@ -233,20 +282,32 @@ def below_threshold(df: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFr
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ahabench.experts.success_table [TASKS] [--seeds N] [--workers W] [--out PATH]``."""
+    """``python -m ahabench.experts.success_table [TASKS|every|stale] [--seeds N] [--workers W] [--out PATH]``."""
     import argparse
 
     from ahabench.task_registry import resolve_tasks, suites
 
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("tasks", nargs="?", default="every", help="task selector ('every': all suites)")
+    ap.add_argument("tasks", nargs="?", default="every",
+                    help="task selector ('every': all suites; 'stale': the rows whose task code changed since)")
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--setting", default="clean")
     ap.add_argument("--out", type=Path, default=DEFAULT_TABLE)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    tasks = ([t for s in suites().values() for t in s] if args.tasks == "every" else resolve_tasks(args.tasks))
+    if args.tasks == "every":
+        tasks = [t for s in suites().values() for t in s]
+    elif args.tasks == "stale":
+        table = read_table(args.out) if args.out.exists() else pd.DataFrame(columns=COLUMNS)
+        stale = stale_rows(table[table["setting"] == args.setting])
+        missing = [t for s in suites().values() for t in s if t not in set(table["task"])]
+        tasks = list(dict.fromkeys(list(stale["task"]) + missing))
+        if not tasks:
+            print(f"{args.out}: every row matches its task's code")
+            return 0
+    else:
+        tasks = resolve_tasks(args.tasks)
 
     def on_task(row: pd.DataFrame) -> None:
         write_table(row, args.out)

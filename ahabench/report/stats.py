@@ -83,3 +83,34 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def mean(values: Sequence[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+def sign_test_less(losses: int, gains: int) -> float:
+    """One-sided exact sign test (McNemar's exact test) on paired pass/fail outcomes, H1: the run succeeds less
+    often than the reference on the same episodes.
+
+    losses: pairs the reference solved and the run did not; gains: the reverse (concordant pairs carry no
+    information). p = P(X >= losses) for X ~ Binomial(losses + gains, 1/2); 1.0 without a discordant pair.
+    """
+    if losses < 0 or gains < 0:
+        raise ValueError(f"need losses >= 0 and gains >= 0, got {losses!r}, {gains!r}")
+    n = losses + gains
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, k) for k in range(losses, n + 1)) / 2**n
+
+
+def min_detectable_drop(ref_successes: int, ref_n: int, alpha: float, paired: bool, family: int = 1) -> int | None:
+    """The power of the one-sided test at the reference's size: the fewest successes a run of the same ``ref_n``
+    episodes must lose (gaining none) for the test to reject at ``alpha / family`` (Holm's first step over
+    ``family`` tests); None when even losing every reference success is not significant.
+
+    paired: the sign test (same seeds on both sides), else Fisher's exact test.
+    """
+    if not 0.0 < alpha < 1.0 or family < 1:
+        raise ValueError(f"need 0 < alpha < 1 and family >= 1, got alpha={alpha!r}, family={family!r}")
+    for k in range(1, ref_successes + 1):
+        p = sign_test_less(k, 0) if paired else fisher_exact_less(ref_successes - k, ref_n, ref_successes, ref_n)
+        if min(1.0, family * p) < alpha:
+            return k
+    return None
