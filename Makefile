@@ -5,14 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ahabench-installed
 OUT    ?= runs
 
-# ManiSkill asks on stdin before downloading assets; ahabench uses only tasks that need none.
-export MS_SKIP_ASSET_DOWNLOAD_PROMPT := 1
-
-.PHONY: setup vulkan test test-fast eval bench ci-gate ci-reference reference reference-openloop clean help
+.PHONY: setup vulkan lint test test-fast eval bench ci-gate ci-reference reference reference-openloop clean help
 
 help:
 	@echo "make eval   - install, then run 'ahabench eval --policy aha-wam --tasks all' on the shipped defaults"
 	@echo "make test   - install, then run the test suite"
+	@echo "make lint   - install, then run ruff over the repository (rules in pyproject.toml; CI runs it first)"
 	@echo "make bench  - install, then write task and model speed benchmarks to $(OUT)/bench/"
 	@echo "make ci-gate [CKPT=DIR] - small fixed evals (expert, aha-wam or its checkpoint DIR), each episode checked"
 	@echo "              against results/reference/ci/ with ahabench regress (exact mode: any change fails)"
@@ -32,6 +30,10 @@ vulkan: $(STAMP)
 	bash scripts/ensure_vulkan.sh $(BIN)/python
 
 setup: $(STAMP) vulkan
+
+# Lint (rules and the per-file exceptions in pyproject.toml [tool.ruff]); checks only, never rewrites files.
+lint: setup
+	$(BIN)/ruff check .
 
 test: setup
 	$(BIN)/pytest -q

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ahabench.engine.io import EPISODES, read_episodes, read_manifest
-from ahabench.engine.run import DEFAULT_PROFILE, Progress, RunConfig, RunResult, run_eval
+from ahabench.engine.run import Progress, RunConfig, RunResult, run_eval
+from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
 from ahabench.records import EpisodeRecord
 from ahabench.report.compare import CompareRow, compare_records
 from ahabench.report.regress import RegressResult, load_reference, write_reference
@@ -47,7 +49,7 @@ def eval_run(
     setting: str = "clean",
     mode: str | None = None,
     profile: str = DEFAULT_PROFILE,
-    latency: str = "profile",
+    latency: str = DEFAULT_LATENCY,
     seed: int = 0,
     workers: int = 1,
     out: str | Path | None = None,
@@ -261,7 +263,8 @@ def _expert_success_table() -> dict[str, tuple[float, str]]:
 
 def list_profiles() -> list[dict[str, Any]]:
     """Shipped latency profiles: name, description, devices and the policies they time."""
-    from ahabench.latency import PROFILES_DIR, list_profiles as names, load_profile
+    from ahabench.latency import PROFILES_DIR, load_profile
+    from ahabench.latency import list_profiles as names
 
     rows = []
     for name in names():
@@ -323,5 +326,5 @@ def bench(out: str | Path = "runs/bench", tasks: str | Sequence[str] | None = No
 
 
 __all__ = ["eval_run", "bench", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
-           "collect", "train", "open_loop", "curves", "load_run", "default_out", "Comparison", "SweepResult", "RunResult", "RunConfig",
-           "Progress"]
+           "collect", "train", "open_loop", "curves", "load_run", "default_out", "Comparison", "SweepResult", "RunResult",
+           "RunConfig", "Progress"]

@@ -10,18 +10,18 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from ahabench.cli_args import UsageError, parse_camera, parse_floats, parse_policy_kwargs, parse_seeds
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
+from ahabench.envs.camera import DEFAULT_CAMERA_HW
+from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
 
 app = typer.Typer(name="ahabench", no_args_is_help=True, add_completion=False,
                   help="Evaluate world-action-model robot policies on a deterministic simulated clock.")
@@ -34,19 +34,19 @@ PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Registered polic
 TasksOpt = Annotated[str, typer.Option("--tasks", "-t", help="'all', a suite name, or comma-separated task names.")]
 EpisodesOpt = Annotated[int, typer.Option("--episodes", "-n", min=1, help="Episodes per task.")]
 SettingOpt = Annotated[str, typer.Option("--setting", "-s", help="Scene setting: clean or randomized.")]
-ModeOpt = Annotated[Optional[str], typer.Option("--mode", "-m", help="frozen, blocking or async (default: the policy's default mode).")]
+ModeOpt = Annotated[str | None, typer.Option("--mode", "-m", help="frozen, blocking or async (default: the policy's default mode).")]
 ProfileOpt = Annotated[str, typer.Option("--profile", help="Latency profile: a shipped profile name or a YAML path.")]
 LatencyOpt = Annotated[str, typer.Option("--latency", "-l", help="Latency model: profile, measured or roofline.")]
-DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="Device for the roofline latency model (e.g. h100).")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="Device for the roofline latency model (e.g. h100).")]
 ScaleOpt = Annotated[float, typer.Option("--latency-scale", help="Multiply every call latency by this factor.")]
-FixedOpt = Annotated[Optional[float], typer.Option("--fixed-ms", help="Charge every call this constant latency (ms) instead.")]
+FixedOpt = Annotated[float | None, typer.Option("--fixed-ms", help="Charge every call this constant latency (ms) instead.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Eval seed base: seeds start at 100000 * (1 + SEED).")]
-SeedsOpt = Annotated[Optional[str], typer.Option("--seeds", help="Explicit comma-separated seeds for every task (skips the expert-solvable filter).")]
+SeedsOpt = Annotated[str | None, typer.Option("--seeds", help="Explicit comma-separated seeds for every task (skips the expert-solvable filter).")]
 WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Parallel worker processes (results identical to 1).")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (default: runs/<policy>_<mode>_<setting>).")]
-ImportOpt = Annotated[Optional[list[str]], typer.Option("--import", help="Python module to import first (registers extra tasks/policies); repeatable.")]
-CkptOpt = Annotated[Optional[Path], typer.Option("--checkpoint", "-c", help="Policy checkpoint, passed to the policy factory as checkpoint=.")]
-CameraOpt = Annotated[Optional[str], typer.Option("--camera", help="Resolution HxW of every camera, e.g. 240x320 (RoboTwin's); default 64x80.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: runs/<policy>_<mode>_<setting>).")]
+ImportOpt = Annotated[list[str] | None, typer.Option("--import", help="Python module to import first (registers extra tasks/policies); repeatable.")]
+CkptOpt = Annotated[Path | None, typer.Option("--checkpoint", "-c", help="Policy checkpoint, passed to the policy factory as checkpoint=.")]
+CameraOpt = Annotated[str | None, typer.Option("--camera", help=f"Resolution HxW of every camera, e.g. 240x320 (RoboTwin's); default {DEFAULT_CAMERA_HW[0]}x{DEFAULT_CAMERA_HW[1]}.")]
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,18 +62,18 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except KeyboardInterrupt:
             err_console.print("[red]interrupted:[/red] finished episodes are saved; continue with --resume")
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None  # reported above as one line
         except (UsageError, KeyError, ValueError, FileNotFoundError, FileExistsError, yaml.YAMLError) as e:
             if _STATE["debug"]:
                 err_console.print_exception()
             msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
             err_console.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None  # reported above as one line
         except Exception as e:  # noqa: BLE001 - the CLI edge: never dump a traceback on a user by default
             if _STATE["debug"]:
                 err_console.print_exception()
             err_console.print(f"[red]internal error:[/red] {type(e).__name__}: {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None  # reported above as one line
 
     return wrapper
 
@@ -141,12 +141,14 @@ def _ci(r: Any) -> str:
 
 
 def summary_table(rows: list[Any], title: str) -> Table:
+    from ahabench.report.summary import OVERALL
+
     t = _table(title, ("task", "success", "95% CI", "err", "t_succ s", "Hz", "react ms", "stale", "held"))
     for r in rows:
         t.add_row(r.task, f"{r.successes}/{r.episodes} ({100 * r.success_rate:.0f}%)",
                   _ci(r), str(r.errors), _fmt(r.t_success_mean_s),
                   _fmt(r.chunk_hz), _fmt(r.reaction_ms_p50, ".1f"), _fmt(r.stale_ratio, ".3f"), _fmt(r.hold_ratio, ".3f"),
-                  style="bold" if r.task == "overall" else None)
+                  style="bold" if r.task == OVERALL else None)
     return t
 
 
@@ -154,14 +156,14 @@ def summary_table(rows: list[Any], title: str) -> Table:
 @app.command("eval")
 @_friendly
 def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt = 10, setting: SettingOpt = "clean",
-             mode: ModeOpt = None, profile: ProfileOpt = "rtx5090d-paper", latency: LatencyOpt = "profile",
+             mode: ModeOpt = None, profile: ProfileOpt = DEFAULT_PROFILE, latency: LatencyOpt = DEFAULT_LATENCY,
              device: DeviceOpt = None, latency_scale: ScaleOpt = 1.0, fixed_ms: FixedOpt = None, seed: SeedOpt = 0,
              seeds: SeedsOpt = None, workers: WorkersOpt = 1, out: OutOpt = None,
              video: Annotated[bool, typer.Option("--video", help="Save each episode's policy-view frames as MP4 under OUT/videos.")] = False,
              resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in OUT, skipping recorded episodes.")] = False,
              two_devices: Annotated[bool, typer.Option("--two-devices", help="Run the planner on its own simulated GPU.")] = False,
              checkpoint: CkptOpt = None, imports: ImportOpt = None, camera: CameraOpt = None,
-             policy_args: Annotated[Optional[list[str]], typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable (e.g. cost_size=paper for paper-scale roofline costs, sample_steps=2).")] = None) -> None:
+             policy_args: Annotated[list[str] | None, typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable (e.g. cost_size=paper for paper-scale roofline costs, sample_steps=2).")] = None) -> None:
     """Evaluate a policy; writes OUT/manifest.json, episodes.jsonl, summary.csv and summary.json."""
     from ahabench import api
 
@@ -188,12 +190,12 @@ def _import_all(imports: list[str] | None) -> None:
 @app.command("compare")
 @_friendly
 def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to compare; the last is the default baseline.")],
-                baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="Policy the speedups are measured against.")] = None,
-                runs: Annotated[Optional[list[Path]], typer.Option("--runs", "-r", help="Existing run dirs, one per policy in order, instead of evaluating.")] = None,
+                baseline: Annotated[str | None, typer.Option("--baseline", "-b", help="Policy the speedups are measured against.")] = None,
+                runs: Annotated[list[Path] | None, typer.Option("--runs", "-r", help="Existing run dirs, one per policy in order, instead of evaluating.")] = None,
                 tasks: TasksOpt = "all", episodes: EpisodesOpt = 10, setting: SettingOpt = "clean",
-                profile: ProfileOpt = "rtx5090d-paper", latency: LatencyOpt = "profile", device: DeviceOpt = None,
+                profile: ProfileOpt = DEFAULT_PROFILE, latency: LatencyOpt = DEFAULT_LATENCY, device: DeviceOpt = None,
                 seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1, out: OutOpt = None,
-                checkpoint: Annotated[Optional[list[str]], typer.Option("--checkpoint", "-c", help="POLICY=PATH: checkpoint of one compared policy; repeatable.")] = None,
+                checkpoint: Annotated[list[str] | None, typer.Option("--checkpoint", "-c", help="POLICY=PATH: checkpoint of one compared policy; repeatable.")] = None,
                 markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table.")] = False,
                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
                 imports: ImportOpt = None) -> None:
@@ -233,10 +235,10 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
 @app.command("sweep")
 @_friendly
 def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt = 10,
-              latency_scale: Annotated[Optional[str], typer.Option("--latency-scale", help="Comma-separated latency scales, e.g. 0.5,1,2,4.")] = None,
-              delays_ms: Annotated[Optional[str], typer.Option("--delays-ms", help="Comma-separated fixed call latencies in ms, e.g. 0,50,100,200.")] = None,
-              setting: SettingOpt = "clean", mode: ModeOpt = None, profile: ProfileOpt = "rtx5090d-paper",
-              latency: LatencyOpt = "profile", seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1,
+              latency_scale: Annotated[str | None, typer.Option("--latency-scale", help="Comma-separated latency scales, e.g. 0.5,1,2,4.")] = None,
+              delays_ms: Annotated[str | None, typer.Option("--delays-ms", help="Comma-separated fixed call latencies in ms, e.g. 0,50,100,200.")] = None,
+              setting: SettingOpt = "clean", mode: ModeOpt = None, profile: ProfileOpt = DEFAULT_PROFILE,
+              latency: LatencyOpt = DEFAULT_LATENCY, seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1,
               out: OutOpt = None, checkpoint: CkptOpt = None, imports: ImportOpt = None) -> None:
     """Success vs latency: one run per value; writes OUT/sweep.csv and OUT/sweep.png."""
     from ahabench import api
@@ -263,12 +265,12 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
 @app.command("regress")
 @_friendly
 def regress_cmd(run: Annotated[Path, typer.Argument(help="Run directory to test.")],
-                reference: Annotated[Optional[Path], typer.Option("--reference", help="Reference file (or reference run dir) to test against.")] = None,
+                reference: Annotated[Path | None, typer.Option("--reference", help="Reference file (or reference run dir) to test against.")] = None,
                 alpha: Annotated[float, typer.Option("--alpha", help="Family-wise significance level (statistical mode).")] = 0.05,
                 test: Annotated[str, typer.Option("--test", help="auto (exact when both runs are deterministic on the same seeds and conditions), exact or statistical.")] = "auto",
                 allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Test a run whose tasks, seeds, mode, profile, ... differ from the reference's (statistically).")] = False,
                 allow_underpowered: Annotated[bool, typer.Option("--allow-underpowered", help="Run a statistical test that could not flag even a policy that stopped working.")] = False,
-                write_ref: Annotated[Optional[Path], typer.Option("--write-reference", help="Write RUN's conditions and episode outcomes as a reference file here and exit.")] = None,
+                write_ref: Annotated[Path | None, typer.Option("--write-reference", help="Write RUN's conditions and episode outcomes as a reference file here and exit.")] = None,
                 as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Exit 1 when RUN regresses against the reference: any changed episode (exact mode), a significant
     success drop (statistical mode), or a crashed / bad-action episode. Exit 2 when RUN was not made under the
@@ -318,8 +320,8 @@ def regress_cmd(run: Annotated[Path, typer.Argument(help="Run directory to test.
 @app.command("report")
 @_friendly
 def report_cmd(run: Annotated[Path, typer.Argument(help="Run directory.")],
-               task: Annotated[Optional[str], typer.Option("--task", help="Task of the episode whose timeline is plotted.")] = None,
-               seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the episode whose timeline is plotted.")] = None,
+               task: Annotated[str | None, typer.Option("--task", help="Task of the episode whose timeline is plotted.")] = None,
+               seed: Annotated[int | None, typer.Option("--seed", help="Seed of the episode whose timeline is plotted.")] = None,
                no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Only use a stored timeline; never re-run an episode.")] = False) -> None:
     """Write RUN/report.md with plots: success per task, rates, and one episode's timeline."""
     from ahabench import api
@@ -332,7 +334,7 @@ def report_cmd(run: Annotated[Path, typer.Argument(help="Run directory.")],
 
 @app.command("tasks")
 @_friendly
-def tasks_cmd(suite: Annotated[Optional[str], typer.Option("--suite", help="Only this suite.")] = None,
+def tasks_cmd(suite: Annotated[str | None, typer.Option("--suite", help="Only this suite.")] = None,
               as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List tasks: name, suite, description, arms, limits, expert success."""
     from ahabench import api
@@ -372,7 +374,6 @@ def profiles_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
 # The commands that build artefacts (collect, train, curves, bench) live in ahabench/cli_build.py; importing it
 # registers them on ``app``.
 from ahabench import cli_build  # noqa: E402,F401
-
 
 if __name__ == "__main__":
     app()

@@ -4,12 +4,26 @@ curves, benchmark tables), registered on the main Typer app of :mod:`ahabench.cl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
-from ahabench.cli import (CameraOpt, CkptOpt, EpisodesOpt, PolicyOpt, SettingOpt, TasksOpt, WorkersOpt, _friendly,
-                          _progress_ctx, _show, _table, app, console, err_console)
+from ahabench.cli import (
+    CameraOpt,
+    CkptOpt,
+    EpisodesOpt,
+    PolicyOpt,
+    SettingOpt,
+    TasksOpt,
+    WorkersOpt,
+    _friendly,
+    _progress_ctx,
+    _show,
+    _table,
+    app,
+    console,
+    err_console,
+)
 from ahabench.cli_args import parse_camera, parse_policy_kwargs
 
 
@@ -39,18 +53,18 @@ def train_cmd(policy: PolicyOpt, tasks: TasksOpt = "all",
               size: Annotated[str, typer.Option("--size", help="Training size preset (tiny or small).")] = "tiny",
               steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the main (WAM) stage.")] = 1000,
               out: Annotated[Path, typer.Option("--out", "-o", help="Training directory (checkpoint in OUT/checkpoint).")] = Path("runs/train"),
-              data: Annotated[Optional[Path], typer.Option("--data", help="Demo folder (default: collect into OUT/demos).")] = None,
+              data: Annotated[Path | None, typer.Option("--data", help="Demo folder (default: collect into OUT/demos).")] = None,
               episodes: Annotated[int, typer.Option("--episodes", "-n", min=1, help="Demos per task to collect when --data has none.")] = 50,
               resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted training run.")] = False,
               seed: Annotated[int, typer.Option("--seed", help="Training seed (data order, initialisation).")] = 0,
-              tokenizer_steps: Annotated[Optional[int], typer.Option("--tokenizer-steps", min=1, help="VAE steps (default: steps // 4, at least 20).")] = None,
-              distill_steps: Annotated[Optional[int], typer.Option("--distill-steps", min=1, help="Flash distillation steps, aha-wam-flash only (default: steps // 4).")] = None,
+              tokenizer_steps: Annotated[int | None, typer.Option("--tokenizer-steps", min=1, help="VAE steps (default: steps // 4, at least 20).")] = None,
+              distill_steps: Annotated[int | None, typer.Option("--distill-steps", min=1, help="Flash distillation steps, aha-wam-flash only (default: steps // 4).")] = None,
               threads: Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")] = 2,
               recipe: Annotated[str, typer.Option("--recipe", help="Training recipe (ahabench.train.recipe.RECIPES): v2 or paper.")] = "v2",
-              max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", min=0.1, help="Stop the WAM stage after this long, state saved; --resume continues.")] = None,
-              continue_from: Annotated[Optional[Path], typer.Option("--continue-from", help="Continue the campaign of a checkpoint folder holding train_state.safetensors (e.g. policies/aha_wam/checkpoint).")] = None,
-              max_episodes: Annotated[Optional[int], typer.Option("--max-episodes", min=1, help="Train on each task's first N demos of --data (the rest stay held out).")] = None,
-              snapshot_every: Annotated[Optional[int], typer.Option("--snapshot-every", min=1, help="Keep a copy of the WAM checkpoint every N steps in OUT/wam/snapshots/.")] = None) -> None:
+              max_minutes: Annotated[float | None, typer.Option("--max-minutes", min=0.1, help="Stop the WAM stage after this long, state saved; --resume continues.")] = None,
+              continue_from: Annotated[Path | None, typer.Option("--continue-from", help="Continue the campaign of a checkpoint folder holding train_state.safetensors (e.g. policies/aha_wam/checkpoint).")] = None,
+              max_episodes: Annotated[int | None, typer.Option("--max-episodes", min=1, help="Train on each task's first N demos of --data (the rest stay held out).")] = None,
+              snapshot_every: Annotated[int | None, typer.Option("--snapshot-every", min=1, help="Keep a copy of the WAM checkpoint every N steps in OUT/wam/snapshots/.")] = None) -> None:
     """Train a policy (thin wrapper over ahabench.train.train_policy)."""
     from ahabench import api
 
@@ -75,14 +89,15 @@ def train_cmd(policy: PolicyOpt, tasks: TasksOpt = "all",
 def openloop_cmd(policy: PolicyOpt,
                  data: Annotated[Path, typer.Option("--data", help="Demo folder written by ahabench collect.")],
                  tasks: TasksOpt = "all",
-                 episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", min=1, help="Demos per task (default: all).")] = None,
+                 episodes: Annotated[int | None, typer.Option("--episodes", "-n", min=1, help="Demos per task (default: all).")] = None,
                  skip: Annotated[int, typer.Option("--skip", min=0, help="Leave out each task's first SKIP demos (e.g. the training ones).")] = 0,
                  stride: Annotated[int, typer.Option("--stride", min=4, help="Anchor spacing in control steps (a multiple of 4, the demos' frame grid).")] = 32,
-                 out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write openloop.csv and openloop.json here.")] = None,
+                 out: Annotated[Path | None, typer.Option("--out", "-o", help="Write openloop.csv and openloop.json here.")] = None,
                  checkpoint: CkptOpt = None,
-                 policy_args: Annotated[Optional[list[str]], typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable.")] = None) -> None:
+                 policy_args: Annotated[list[str] | None, typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable.")] = None) -> None:
     """Open-loop action error on recorded demos, beside holding the current joint position (no simulator)."""
     from ahabench import api
+    from ahabench.report.summary import OVERALL
 
     with _progress_ctx() as bar:
         ids: dict[str, Any] = {}
@@ -96,7 +111,7 @@ def openloop_cmd(policy: PolicyOpt,
     t = _table(f"{policy}: open-loop error on {data} (joints in rad)", ("task", "demos", "anchors", "MAE", "first", "hold MAE", "vs hold", "gripper"))
     for r in rows:
         t.add_row(r.task, str(r.episodes), str(r.anchors), f"{r.mae_rad:.4f}", f"{r.first_mae_rad:.4f}", f"{r.hold_mae_rad:.4f}",
-                  f"{r.vs_hold:.2f}", f"{r.gripper_mae:.4f}", style="bold" if r.task == "overall" else None)
+                  f"{r.vs_hold:.2f}", f"{r.gripper_mae:.4f}", style="bold" if r.task == OVERALL else None)
     _show(t)
     if out is not None:
         console.print(f"written: {out / 'openloop.csv'}, {out / 'openloop.json'}")
@@ -117,7 +132,7 @@ def curves_cmd(runs: Annotated[list[Path], typer.Argument(help="Training dirs (a
 @app.command("bench")
 @_friendly
 def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("runs/bench"),
-              tasks: Annotated[Optional[str], typer.Option("--tasks", "-t", help="Tasks to time (default: every suite).")] = None,
+              tasks: Annotated[str | None, typer.Option("--tasks", "-t", help="Tasks to time (default: every suite).")] = None,
               models: Annotated[bool, typer.Option("--models/--no-models", help="Time the model calls.")] = True,
               run_tasks: Annotated[bool, typer.Option("--tasks-bench/--no-tasks-bench", help="Time the tasks.")] = True,
               measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True,

@@ -18,8 +18,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 #: The repository root: the folder holding the ``ahabench`` and ``tasks`` packages.
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """The policy interface the clock drives, and the policy registry.
 
-A policy exposes its work as named *calls* (spec/clock.md): a policy with a planner has ``prefill``
+A policy exposes its work as named *calls* (docs/clock.md): a policy with a planner has ``prefill``
 (planner refresh) and ``chunk`` (executor: one action chunk from the newest planner context); a
 synchronous policy has a single ``call``. The evaluation engine decides *when* each call runs and on
 which observation, charges it a latency from the latency model, and applies the returned actions on
@@ -11,14 +11,14 @@ scripted-expert oracle).
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ahabench.clock.config import MODES  # re-exported: policies name their modes with it
 from ahabench.types import EpisodeInfo, Observation
-
-MODES: tuple[str, ...] = ("frozen", "blocking", "async")
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class EpisodeRecord:
         return json.dumps(_round(asdict(self)), sort_keys=True, allow_nan=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EpisodeRecord":
+    def from_dict(cls, d: dict[str, Any]) -> EpisodeRecord:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 

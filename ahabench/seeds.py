@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 from ahabench.codehash import task_code_hash
 from ahabench.envs.meshes import cache_dir
+from ahabench.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +61,8 @@ class SeedVerdicts:
         return self.verdicts[seed]
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"task": self.task, "setting": self.setting, "code": self.code,
-                                   "verdicts": {str(k): v for k, v in sorted(self.verdicts.items())}}))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps({"task": self.task, "setting": self.setting, "code": self.code,
+                                                 "verdicts": {str(k): v for k, v in sorted(self.verdicts.items())}}))
 
     def close(self) -> None:
         if self._env is not None:

@@ -10,14 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
 os.environ.setdefault("LP_NUM_THREADS", "1")
 
 from ahabench.bench import run_bench  # noqa: E402
 from ahabench.bench.models_bench import BREAKDOWN_COLUMNS, MODEL_COLUMNS, bench_models, call_breakdown  # noqa: E402
 from ahabench.bench.tasks_bench import TASK_COLUMNS  # noqa: E402
-from ahabench.experts.success_table import (COLUMNS, THRESHOLD, SeedResult, measure_expert_success,  # noqa: E402
-                                            summarize, write_table)
+from ahabench.experts.success_table import COLUMNS, THRESHOLD, SeedResult, measure_expert_success, summarize, write_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # ManiSkill's PickCube: the cheapest task to build, render and solve (its expert is ~70 actions).
@@ -64,9 +62,11 @@ def test_run_bench_writes_task_and_model_tables(tmp_path):
 
 def test_call_breakdown_adds_the_parts_of_each_call():
     rows = [("aha-wam", "tokenizer_encode", None, 2.0), ("aha-wam", "ovcr", None, 1.0), ("aha-wam", "executor_setup", None, 1.5),
-            ("aha-wam", "denoise_total", 10, 20.0), ("aha-wam", "chunk_call", 10, 24.0), ("aha-wam", "prefill_call", None, 8.0),
+            ("aha-wam", "denoise_total", 10, 20.0), ("aha-wam", "chunk_call", 10, 24.0),
+            ("aha-wam", "prefill_call", None, 8.0),
             ("fast-wam", "tokenizer_encode", None, 2.0), ("fast-wam", "planner_prefill_empty", None, 5.0),
-            ("fast-wam", "executor_setup", None, 0.5), ("fast-wam", "denoise_total", 10, 30.0), ("fast-wam", "fast_call", 10, 36.0)]
+            ("fast-wam", "executor_setup", None, 0.5), ("fast-wam", "denoise_total", 10, 30.0),
+            ("fast-wam", "fast_call", 10, 36.0)]
     df = pd.DataFrame([dict(model=m, component=c, steps=k, cpu_median_ms=v) for m, c, k, v in rows])
     brk = call_breakdown(df).set_index("model")
     aha, fast = brk.loc["aha-wam"], brk.loc["fast-wam"]

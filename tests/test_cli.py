@@ -152,7 +152,7 @@ def test_collect_and_train_are_thin_wrappers(tmp_path, monkeypatch):
 
 
 def test_policy_arg_parsing_and_bad_value():
-    from ahabench.cli_args import parse_policy_kwargs, UsageError
+    from ahabench.cli_args import UsageError, parse_policy_kwargs
 
     assert parse_policy_kwargs(None, ["cost_size=paper", "sample_steps=2", "scale=0.5"]) == {
         "cost_size": "paper", "sample_steps": 2, "scale": 0.5}

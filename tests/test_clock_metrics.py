@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import ahabench.clock
-
 from ahabench.clock import ActionQueue, Clock, ClockConfig, Timeline, episode_metrics, percentile
 from ahabench.clock.fakes import ScriptedRunner, ScriptedWorld
 from ahabench.records import EpisodeRecord

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
-
 import pytest
 
-from ahabench.codehash import (REPO_ROOT, hash_files, import_closure, imported_modules, module_file, task_code_files,
-                               task_code_hash, task_root_modules)
+from ahabench.codehash import (
+    REPO_ROOT,
+    hash_files,
+    import_closure,
+    imported_modules,
+    module_file,
+    task_code_files,
+    task_code_hash,
+    task_root_modules,
+)
 from ahabench.task_registry import suites
 
 

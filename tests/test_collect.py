@@ -8,8 +8,8 @@ collector must skip). Images are a function of the state so that frames differ o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import h5py
 import numpy as np
@@ -17,8 +17,7 @@ import pytest
 
 from ahabench.data.collect import collect_demos, run_expert_episode
 from ahabench.data.format import iter_episodes, load_meta, paths
-
-from ahabench.task_registry import TaskEnv, TaskSpec, _TASKS, register_task
+from ahabench.task_registry import _TASKS, TaskEnv, TaskSpec, register_task
 from ahabench.types import EpisodeInfo, Observation
 
 FAKE_TASK = "fake_reach_point"
@@ -51,7 +50,8 @@ class FakeReachEnv(TaskEnv):
         self.frames_rendered += 1
         h, w = self.hw
         level = np.uint8(int(128 + 100 * np.tanh(self.q[0])) % 256)
-        imgs = {cam: np.full((h, w, 3), (level + 30 * i) % 256, np.uint8) for i, cam in enumerate(("head", "left_wrist", "right_wrist"))}
+        imgs = {cam: np.full((h, w, 3), (level + 30 * i) % 256, np.uint8)
+                for i, cam in enumerate(("head", "left_wrist", "right_wrist"))}
         return Observation(imgs, self.q.copy(), self.instruction, tick, time_us)
 
     def step(self, action: np.ndarray) -> dict[str, bool]:

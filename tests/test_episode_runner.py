@@ -223,9 +223,6 @@ def test_two_devices_and_latency_scale():
 @pytest.mark.slow
 def test_real_task_with_the_expert_is_reproducible():
     """End to end on a real ManiSkill task with the scripted expert."""
-    import os
-
-    os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
     from ahabench.policy import make_policy
     from ahabench.task_registry import make_task_env
 

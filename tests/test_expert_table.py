@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
 
 from ahabench.codehash import task_code_hash
 from ahabench.experts.success_table import SeedResult, read_table, stale_rows, summarize, write_table

@@ -8,11 +8,8 @@ About 6 aha-wam episodes of up to 400 ticks: ~1-2 min on 2 cores.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
 
 import pytest
 import torch

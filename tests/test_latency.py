@@ -6,8 +6,7 @@ import statistics
 
 import pytest
 
-from ahabench.latency import (CallRequest, ProfileError, RooflineLatency, list_profiles, load_profile,
-                              make_latency_model)
+from ahabench.latency import CallRequest, ProfileError, RooflineLatency, list_profiles, load_profile, make_latency_model
 from ahabench.policy import CallCost
 
 PAPER = {

@@ -54,7 +54,8 @@ def test_summary_roundtrip(tmp_path):
 def test_compare_paper_and_task_speedups():
     # The paper's figures: AHA-WAM 41.37 ms vs Fast-WAM 190 ms per chunk -> 24.17 Hz vs 5.26 Hz = 4.59x.
     aha = [rec("a", s, t=2.0, chunk_ms=41.37, policy="aha-wam") for s in range(3)]
-    fast = [rec("a", s, t=3.0, chunk_ms=190.0, policy="fast-wam") for s in range(2)] + [rec("a", 2, success=False, chunk_ms=190.0, policy="fast-wam")]
+    fast = ([rec("a", s, t=3.0, chunk_ms=190.0, policy="fast-wam") for s in range(2)]
+            + [rec("a", 2, success=False, chunk_ms=190.0, policy="fast-wam")])
     rows = compare_records({"aha-wam": aha, "fast-wam": fast}, baseline="fast-wam")
     by = {(r.task, r.policy): r for r in rows}
     r = by[("overall", "aha-wam")]

@@ -7,7 +7,8 @@ import it too (``imports=[__name__]``), the way a user plugin registers its own 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
 
 import pytest
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
 os.environ.setdefault("LP_NUM_THREADS", "1")
 
 import numpy as np

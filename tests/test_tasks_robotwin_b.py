@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
-
 import numpy as np
 import pytest
 import sapien
 import torch
 
 from ahabench.task_registry import make_task_env, suites, task_spec
-from task_checks import (check_expert_succeeds, check_holding_still_does_not_succeed, check_reset_is_deterministic,
-                         object_poses)
+from task_checks import check_expert_succeeds, check_holding_still_does_not_succeed, check_reset_is_deterministic, object_poses
 
 TASKS = ("handover_block", "lift_pot", "pick_dual_bottles", "click_bell")
 STEP_LIMITS = {"handover_block": 800, "lift_pot": 400, "pick_dual_bottles": 400, "click_bell": 400}

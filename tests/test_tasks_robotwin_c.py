@@ -3,17 +3,12 @@ a do-nothing baseline, and the success tests themselves (objects teleported into
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
-
 import numpy as np
 import pytest
 import sapien
 
 from ahabench.task_registry import make_task_env, suites, task_spec
-from task_checks import (check_expert_succeeds, check_holding_still_does_not_succeed, check_reset_is_deterministic,
-                         object_poses)
+from task_checks import check_expert_succeeds, check_holding_still_does_not_succeed, check_reset_is_deterministic, object_poses
 
 TASKS = ("place_container_plate", "place_empty_cup", "beat_block_hammer", "move_can_pot")
 #: The object each task moves into its goal.

@@ -87,7 +87,8 @@ def test_checkpoint_round_trip_identical_outputs(tmp_path: Path):
     assert (tmp_path / "ck" / "model.safetensors").exists()
     from safetensors.torch import load_file
 
-    assert all(v.dtype == torch.float16 for v in load_file(str(tmp_path / "ck" / "model.safetensors")).values() if v.is_floating_point())
+    weights = load_file(str(tmp_path / "ck" / "model.safetensors"))
+    assert all(v.dtype == torch.float16 for v in weights.values() if v.is_floating_point())
     from policies.wam.config import WAMConfig
     from policies.wam.wam import WAM
 

@@ -8,7 +8,6 @@ import torch
 from policies.wam.config import make_config
 from policies.wam.flash import ANCHORS, flash_loss, make_student, sampler_gap
 from policies.wam.flow import sigma_schedule
-from policies.wam.memory import PlannerMemory
 from policies.wam.synthetic import synthetic_batch
 from policies.wam.wam import WAM
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ahabench.bench.machine import machine_info
 from ahabench.bench.measured_bench import bench_measured_eval
@@ -75,8 +75,8 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
         result["train"] = tdf.to_dict(orient="records")
         result["files"] += [str(out / "train.csv"), str(out / "train.json")]
         if progress is not None:
-            progress("training: " + ", ".join(f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)"
-                                              for r in result["train"]))
+            progress("training: " + ", ".join(
+                f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in result["train"]))
     result["wall_s"] = time.perf_counter() - t0
     logger.info("bench written to %s in %.0f s", out, result["wall_s"])
     return result

@@ -33,8 +33,9 @@ import json
 import logging
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,7 +198,8 @@ def bench_models(out: Path | None = None, models: tuple[str, ...] = ("aha-wam", 
         doc = {"machine": info, "torch_threads_used": 1, "device": "cpu", "batch": 1, "size": size,
                "settings": dict(steps=list(steps_list), repetitions=repetitions, warmup=warmup, statistic="median"),
                "parameters": {m: parameter_counts(make_config(size, VARIANTS[m])) for m in models},
-               "summary": call_summary(df), "breakdown": call_breakdown(df).to_dict(orient="records"), "rows": json.loads(df.to_json(orient="records"))}
+               "summary": call_summary(df), "breakdown": call_breakdown(df).to_dict(orient="records"),
+               "rows": json.loads(df.to_json(orient="records"))}
         (out / "models.json").write_text(json.dumps(doc, indent=2))
         call_breakdown(df).to_csv(out / "latency_breakdown.csv", index=False, float_format="%.4g")
     return df

@@ -107,7 +107,8 @@ def bench_train_one(policy: str, recipe: str, steps: int = 6, warmup: int = 2, s
         t4 = time.thread_time()
         losses.append(float(loss.detach()))
         if times is not None:
-            for key, val in (("sample", t1 - t0), ("forward", t2 - t1), ("backward", t3 - t2), ("optimizer", t4 - t3), ("step", t4 - t0)):
+            parts = (("sample", t1 - t0), ("forward", t2 - t1), ("backward", t3 - t2), ("optimizer", t4 - t3), ("step", t4 - t0))
+            for key, val in parts:
                 times.setdefault(key, []).append(1000.0 * val)
 
     for _ in range(warmup):

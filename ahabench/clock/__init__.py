@@ -1,4 +1,4 @@
-"""The deterministic simulated clock (spec/clock.md): a pure, stdlib-only discrete-event core.
+"""The deterministic simulated clock (docs/clock.md): a pure, stdlib-only discrete-event core.
 
 Usage: build a :class:`ClockConfig` (``ClockConfig.from_policy(spec, ...)``), give :class:`Clock` a
 :class:`World` and a :class:`JobRunner`, call ``run()`` for a :class:`Timeline`, and turn it into

@@ -33,7 +33,7 @@ class ClockConfig:
 
     control_hz / max_steps: the control rate and the episode limit in ticks.
     mode: ``frozen`` (world paused while computing), ``blocking`` (robot holds while computing) or
-        ``async`` (compute overlaps execution; see spec/clock.md).
+        ``async`` (compute overlaps execution; see docs/clock.md).
     chunk_len / execute_len: H actions per chunk; actions executed per call in frozen/blocking modes.
     has_planner: planner/executor policy (calls ``prefill`` and ``chunk``) or synchronous (one ``call``).
     refresh_every: planner refresh every N executor chunks.
@@ -101,7 +101,7 @@ class ClockConfig:
 
     @classmethod
     def from_policy(cls, spec: Any, *, control_hz: float, max_steps: int, mode: str, two_devices: bool = False,
-                    stop_on_success: bool = True, merge: str = "replace") -> "ClockConfig":
+                    stop_on_success: bool = True, merge: str = "replace") -> ClockConfig:
         """Build from a :class:`~ahabench.policy.PolicySpec` (duck-typed). ``two_devices`` puts the planner
         on its own device ``gpu1``."""
         devices = {"chunk": "gpu0", "call": "gpu0", "prefill": "gpu1" if two_devices else "gpu0"}

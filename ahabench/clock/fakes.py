@@ -7,7 +7,8 @@ chunks whose actions are labels ``(job_index, obs_tick, i)`` so a test can check
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 
 class ScriptedWorld:

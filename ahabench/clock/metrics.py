@@ -1,4 +1,4 @@
-"""Per-episode metrics as pure functions of a :class:`~ahabench.clock.timeline.Timeline` (spec/clock.md).
+"""Per-episode metrics as pure functions of a :class:`~ahabench.clock.timeline.Timeline` (docs/clock.md).
 
 :func:`episode_metrics` returns exactly the :class:`~ahabench.records.EpisodeRecord` fields the clock
 knows. Latency statistics cover completed jobs; for a synchronous policy its ``call`` counts as the chunk.
@@ -7,7 +7,8 @@ knows. Latency statistics cover completed jobs; for a synchronous policy its ``c
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ahabench.clock.timeline import Timeline
 

@@ -7,7 +7,8 @@ model in (ahabench.engine.episode); tests plug scripted fakes in (ahabench.clock
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 
 class World(Protocol):

@@ -1,4 +1,4 @@
-"""The simulated clock: a small discrete-event scheduler for one episode (semantics: spec/clock.md).
+"""The simulated clock: a small discrete-event scheduler for one episode (semantics: docs/clock.md).
 
 Time is integer microseconds. The only timed events are job completions; everything else (submissions,
 job starts, action choice) reacts to them or to control ticks. Tick k is processed in a fixed order that
@@ -13,7 +13,7 @@ makes lazy rendering exact:
 An observation o_k is captured from the world only when a job submitted during tick k consumes it, always
 before step 4 of tick k, so it is exactly the state a real robot would have seen.
 
-Choices the spec leaves open, fixed here:
+Choices fixed here (docs/clock.md describes them too):
 - async trigger: the executor asks for a chunk when *at most* ``trigger`` queued actions remain for ticks
   not started yet (so the default trigger ``chunk_len - execute_len`` means "after ``execute_len`` actions",
   and 0 means "when the queue is dry"); one executor request is in flight at a time.

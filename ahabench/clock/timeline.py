@@ -110,7 +110,7 @@ class Timeline:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Timeline":
+    def from_dict(cls, d: dict[str, Any]) -> Timeline:
         return cls(dt_us=d["dt_us"], mode=d["mode"], max_steps=d["max_steps"], devices=list(d["devices"]),
                    jobs=[JobRecord(**j) for j in d.get("jobs", [])],
                    ticks=[TickRecord(**t) for t in d.get("ticks", [])],

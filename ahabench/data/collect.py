@@ -19,10 +19,11 @@ import multiprocessing as mp
 import os
 import queue
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,8 @@ def collect_task(
                     stats.failed += 1
                     streak += 1
                 if progress is not None:
-                    progress(CollectEvent(task, seed, ok, writer.n_episodes, episodes, ep.length if ep else 0, ep.wall_s if ep else 0.0))
+                    length, wall_s = (ep.length, ep.wall_s) if ep else (0, 0.0)
+                    progress(CollectEvent(task, seed, ok, writer.n_episodes, episodes, length, wall_s))
                 if streak >= MAX_CONSECUTIVE_FAILURES:
                     stats.error = f"expert failed {streak} seeds in a row (last seed {seed}); stopped"
                     log.error("%s: %s", task, stats.error)
@@ -278,7 +280,10 @@ def collect_demos(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    jobs = [dict(task=t, episodes=episodes, setting=setting, out=out, frame_every=frame_every, camera_hw=tuple(camera_hw)) for t in tasks]
+    jobs = [
+        dict(task=t, episodes=episodes, setting=setting, out=out, frame_every=frame_every, camera_hw=tuple(camera_hw))
+        for t in tasks
+    ]
     results: dict[str, TaskCollectStats] = {}
     n_workers = max(1, min(int(workers), len(tasks)))
     if n_workers == 1:

@@ -24,9 +24,10 @@ stage never re-encodes pixels.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -133,11 +134,11 @@ class NormStats:
         return {k: np.asarray(getattr(self, k), np.float64).round(8).tolist() for k in keys}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "NormStats":
+    def from_dict(cls, d: dict[str, Any]) -> NormStats:
         return cls(**{k: np.asarray(d[k], np.float32) for k in _STAT_KEYS if k in d})
 
     @classmethod
-    def identity(cls) -> "NormStats":
+    def identity(cls) -> NormStats:
         z, o = np.zeros(FULL_DIM, np.float32), np.ones(FULL_DIM, np.float32)
         return cls(z, o, z.copy(), o.copy())
 
@@ -185,7 +186,9 @@ class DemoEpisode:
         return np.clip(np.searchsorted(self.frame_steps, s, side="right") - 1, 0, len(self.frame_steps) - 1)
 
 
-def episode_from_data(task: str, ep: EpisodeData, mosaic_fn: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None) -> DemoEpisode:
+def episode_from_data(
+    task: str, ep: EpisodeData, mosaic_fn: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None
+) -> DemoEpisode:
     """Pad an on-disk episode to 16-D and compose its mosaics."""
     if mosaic_fn is None:
         from ahabench.envs.mosaic import make_mosaic as mosaic_fn
@@ -243,7 +246,7 @@ class DemoDataset:
 
     @classmethod
     def from_dir(cls, data: Path, tasks: list[str], max_episodes: int | None = None, cfg: SampleConfig = SampleConfig(),
-                 stats: NormStats | None = None, mosaic_fn: Callable | None = None) -> "DemoDataset":
+                 stats: NormStats | None = None, mosaic_fn: Callable | None = None) -> DemoDataset:
         eps = [episode_from_data(t, ep, mosaic_fn) for t in tasks for ep in iter_episodes(Path(data), t, max_episodes)]
         log.info("loaded %d episodes (%d steps) of %d tasks from %s", len(eps), sum(e.length for e in eps), len(tasks), data)
         return cls(eps, cfg, stats)
@@ -278,7 +281,10 @@ class DemoDataset:
         lat = []
         with torch.no_grad():
             for e in self.episodes:
-                parts = [encode(torch.from_numpy(e.mosaics[i : i + batch])).float().cpu().numpy() for i in range(0, len(e.mosaics), batch)]
+                parts = [
+                    encode(torch.from_numpy(e.mosaics[i : i + batch])).float().cpu().numpy()
+                    for i in range(0, len(e.mosaics), batch)
+                ]
                 lat.append(np.concatenate(parts).astype(np.float32))
         self.set_latents(lat)
 

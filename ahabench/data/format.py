@@ -34,9 +34,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import h5py
 import numpy as np
@@ -175,7 +176,7 @@ class DemoWriter:
     def close(self) -> None:
         self._h5.close()
 
-    def __enter__(self) -> "DemoWriter":
+    def __enter__(self) -> DemoWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:

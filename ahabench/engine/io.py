@@ -1,4 +1,4 @@
-"""Run-directory I/O: crash-safe episodes.jsonl, atomic file writes, and the run manifest.
+"""Run-directory I/O: crash-safe episodes.jsonl, atomic file writes (:mod:`ahabench.fileio`), and the run manifest.
 
 ``episodes.jsonl`` is appended one complete line at a time (write, flush, fsync), so a killed run leaves
 at most one partial trailing line, which :func:`read_episodes` drops (and can truncate away) on resume.
@@ -13,11 +13,13 @@ import platform
 import socket
 import subprocess
 import sys
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from ahabench.fileio import atomic_write_text  # re-exported: the run directory's writer
 from ahabench.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
@@ -25,18 +27,6 @@ log = logging.getLogger(__name__)
 EPISODES = "episodes.jsonl"
 MANIFEST = "manifest.json"
 _VERSIONED = ("ahabench", "torch", "sapien", "mani-skill", "mplib", "numpy", "gymnasium", "pandas")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary sibling, fsync, then rename: readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class EpisodeWriter:
@@ -56,7 +46,7 @@ class EpisodeWriter:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> "EpisodeWriter":
+    def __enter__(self) -> EpisodeWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -137,7 +127,7 @@ def write_manifest(out: Path, config: dict[str, Any], seeds: dict[str, list[int]
         "versions": package_versions(),
         "git": git_commit(),
         "host": host_info(),
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         **(extra or {}),
     }
     atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))

@@ -24,15 +24,17 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ahabench.clock.config import dt_us_for
 from ahabench.data.format import EpisodeData, iter_episodes
 from ahabench.policy import Policy, make_policy
+from ahabench.report.summary import OVERALL
 from ahabench.task_registry import task_spec
 from ahabench.types import EpisodeInfo, Observation
 
@@ -40,7 +42,6 @@ log = logging.getLogger(__name__)
 
 #: Per arm: 7 joints then 1 gripper (the dual Panda is two such blocks, left arm first).
 ARM_BLOCK = 8
-OVERALL = "overall"
 
 
 @dataclass

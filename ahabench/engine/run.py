@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ahabench.engine.io import (EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest,
-                                write_sorted_episodes)
-from ahabench.engine.workers import (EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, limit_threads,
-                                     run_in_pool)
+from ahabench.engine.io import EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest, write_sorted_episodes
+from ahabench.engine.workers import EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, limit_threads, run_in_pool
+from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE, LATENCY_KINDS
 from ahabench.records import EpisodeRecord
 from ahabench.report.summary import GroupSummary, summarize, write_summary
 
 log = logging.getLogger(__name__)
 
-LATENCY_KINDS: tuple[str, ...] = ("profile", "measured", "roofline", "fixed")
-DEFAULT_PROFILE = "rtx5090d-paper"
 # Config keys that must match for --resume to continue a run rather than mix two different ones.
 # ``episodes`` may differ: resuming with a larger -n extends a run. A run never deletes recorded episodes.
 _RESUME_KEYS = ("policy", "tasks", "setting", "mode", "profile", "latency", "device", "latency_scale", "fixed_ms",
@@ -43,7 +41,7 @@ class RunConfig:
     setting: str = "clean"
     mode: str | None = None  # None: the policy's default mode
     profile: str = DEFAULT_PROFILE
-    latency: str = "profile"
+    latency: str = DEFAULT_LATENCY
     device: str | None = None
     latency_scale: float = 1.0
     fixed_ms: float | None = None

@@ -34,7 +34,6 @@ def limit_threads() -> None:
     """One compute thread per process: the machines have few cores and workers would fight for them."""
     for var in ("LP_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
     try:
         import torch
 

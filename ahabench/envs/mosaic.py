@@ -16,7 +16,13 @@ def _resize(img: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return cv2.resize(img, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
 
 
-def make_mosaic(images: dict[str, np.ndarray], head_hw: tuple[int, int] = (64, 80)) -> np.ndarray:
+#: The head tile of the mosaic, i.e. the model's input size (the WAM checkpoints are trained on (96, 80, 3)
+#: mosaics). Equal to the default camera size (ahabench.envs.camera) so that, by default, nothing is resized,
+#: but a separate quantity: a run with ``--camera 240x320`` still feeds the policy 64 x 80 head tiles.
+MOSAIC_HEAD_HW: tuple[int, int] = (64, 80)
+
+
+def make_mosaic(images: dict[str, np.ndarray], head_hw: tuple[int, int] = MOSAIC_HEAD_HW) -> np.ndarray:
     """Compose ``images`` ("head", "left_wrist", "right_wrist": (H, W, 3) uint8) into one uint8 image of shape
     (head_h + head_h // 2, head_w, 3)."""
     h, w = int(head_hw[0]), int(head_hw[1])

@@ -23,11 +23,11 @@ import multiprocessing as mp
 import os
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -65,7 +65,6 @@ def _init_worker() -> None:
     # Several processes share two cores: one compute thread each, for torch and for Mesa's lavapipe.
     for var in ("LP_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
     import torch
 
     torch.set_num_threads(1)

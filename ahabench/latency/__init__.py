@@ -1,4 +1,4 @@
-"""Latency models: how much simulated time each policy call costs (spec/clock.md "Latency models").
+"""Latency models: how much simulated time each policy call costs (docs/clock.md "Latency models").
 
 ``make_latency_model`` is the one factory the engine and the CLI use::
 
@@ -13,11 +13,20 @@ from __future__ import annotations
 from ahabench.latency.base import CallRequest, FixedLatency, LatencyModel, lognormal_factor, unit_normal
 from ahabench.latency.devices import DEVICES, DeviceSpec, get_device
 from ahabench.latency.measured import MeasuredLatency
-from ahabench.latency.profile import (PROFILES_DIR, Profile, ProfileError, ProfileLatency, list_profiles,
-                                      load_profile, parse_profile)
+from ahabench.latency.profile import (
+    PROFILES_DIR,
+    Profile,
+    ProfileError,
+    ProfileLatency,
+    list_profiles,
+    load_profile,
+    parse_profile,
+)
 from ahabench.latency.roofline import RooflineLatency
 
 LATENCY_KINDS: tuple[str, ...] = ("profile", "measured", "roofline", "fixed")
+#: What a run uses when no latency model is named: the shipped paper profile.
+DEFAULT_LATENCY = "profile"
 DEFAULT_PROFILE = "rtx5090d-paper"
 DEFAULT_ROOFLINE_DEVICE = "rtx5090d"
 
@@ -49,7 +58,7 @@ def make_latency_model(kind: str, profile: str | None = None, device: str | None
 
 
 __all__ = [
-    "CallRequest", "DEFAULT_PROFILE", "DEVICES", "DeviceSpec", "FixedLatency", "LATENCY_KINDS", "LatencyModel",
+    "CallRequest", "DEFAULT_LATENCY", "DEFAULT_PROFILE", "DEVICES", "DeviceSpec", "FixedLatency", "LATENCY_KINDS", "LatencyModel",
     "MeasuredLatency", "PROFILES_DIR", "Profile", "ProfileError", "ProfileLatency", "RooflineLatency",
     "get_device", "list_profiles", "load_profile", "lognormal_factor", "make_latency_model", "parse_profile",
     "unit_normal",

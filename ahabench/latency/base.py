@@ -12,10 +12,12 @@ import abc
 import hashlib
 import math
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from ahabench.policy import CallCost
+if TYPE_CHECKING:  # annotations only: the latency models stay free of numpy and the policy layer
+    from ahabench.policy import CallCost
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class LatencyModel(abc.ABC):
             raise ValueError(f"latency scale must be a finite number > 0, got {scale!r}")
         self.scale = float(scale)
 
-    def check(self, policy: str, calls: Sequence[str], cost: Callable[[str], CallCost] | None = None) -> None:
+    def check(self, policy: str, calls: Sequence[str], cost: Callable[[str], CallCost] | None = None) -> None:  # noqa: B027 - an optional hook: most models time any call
         """Raise (a ValueError) before an episode if this model cannot time ``calls`` of ``policy``;
         ``cost(call)`` gives a call's FLOPs and bytes where the model needs them."""
 

@@ -18,14 +18,17 @@ call, call index), so results never depend on worker order.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ahabench.policy import CallCost
 from ahabench.latency.base import CallRequest, LatencyModel, lognormal_factor
+
+if TYPE_CHECKING:  # annotations only: the latency models stay free of numpy and the policy layer
+    from ahabench.policy import CallCost
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 _TOP_KEYS = {"name", "description", "devices", "latency_ms", "jitter"}

@@ -10,12 +10,14 @@ records stay byte-reproducible; answers "what rate would this model reach on a J
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
-
-from ahabench.policy import CallCost
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ahabench.latency.base import CallRequest, LatencyModel
 from ahabench.latency.devices import DeviceSpec, get_device
+
+if TYPE_CHECKING:  # annotations only: the latency models stay free of numpy and the policy layer
+    from ahabench.policy import CallCost
 
 
 class RooflineLatency(LatencyModel):

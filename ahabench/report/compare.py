@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 from ahabench.records import EpisodeRecord
 from ahabench.report.summary import OVERALL, summarize_group

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ahabench.report.summary import GroupSummary
 
@@ -78,8 +79,8 @@ def _timeline_for(run: Path, manifest: dict[str, Any], recs: Sequence[Any], time
         return Timeline.from_dict(json.loads(path.read_text())), f"Timeline of {task} seed {seed} (stored)."
     if not rerun:
         return None, f"No stored timeline for {task} seed {seed}."
-    from ahabench.engine.io import atomic_write_text
     from ahabench.engine.workers import EpisodeJob, EpisodeWorker
+    from ahabench.fileio import atomic_write_text
 
     cfg = dict(manifest["config"])
     cfg["video_dir"] = None
@@ -96,7 +97,8 @@ def _timeline_for(run: Path, manifest: dict[str, Any], recs: Sequence[Any], time
 
 def write_report(run: Path, timeline: tuple[str, int] | None = None, rerun_timeline: bool = True) -> Path:
     """Write RUN/report.md and RUN/plots/*.png from the run directory; returns the report's path."""
-    from ahabench.engine.io import EPISODES, atomic_write_text, read_episodes, read_manifest
+    from ahabench.engine.io import EPISODES, read_episodes, read_manifest
+    from ahabench.fileio import atomic_write_text
     from ahabench.report.plots import plot_rates, plot_success
     from ahabench.report.summary import summarize
     from ahabench.report.timeline import plot_timeline

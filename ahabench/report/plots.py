@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ahabench.report.summary import OVERALL, GroupSummary  # noqa: E402
 
 
-def _save(fig: "plt.Figure", path: Path) -> Path:
+def _save(fig: plt.Figure, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -26,9 +26,10 @@ range) fails the gate outright: a broken policy or harness is not a statistical 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ahabench.records import EpisodeRecord
 from ahabench.report.stats import fisher_exact_less, holm_adjust, min_detectable_drop, sign_test_less

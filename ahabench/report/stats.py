@@ -7,8 +7,8 @@ measures. Exact integer arithmetic (``math.comb``) keeps the tests reproducible 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Sequence
 
 
 def _z(confidence: float) -> float:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ahabench.records import EpisodeRecord
 from ahabench.report.stats import mean, percentile, wilson_interval
@@ -119,7 +119,7 @@ def summary_to_json(rows: Sequence[GroupSummary], meta: dict | None = None) -> s
 
 
 def write_summary(out: Path, rows: Sequence[GroupSummary], meta: dict | None = None) -> None:
-    from ahabench.engine.io import atomic_write_text
+    from ahabench.fileio import atomic_write_text
 
     atomic_write_text(Path(out) / "summary.csv", summary_to_csv(rows))
     atomic_write_text(Path(out) / "summary.json", summary_to_json(rows, meta))

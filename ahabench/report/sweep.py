@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ahabench.report.summary import GroupSummary
 
@@ -38,7 +38,7 @@ def sweep_csv(knob: str, points: Sequence[SweepPoint]) -> str:
 
 def write_sweep(out: Path, knob: str, points: Sequence[SweepPoint]) -> tuple[Path, Path]:
     """Write ``out/sweep.csv`` and ``out/sweep.png``; returns both paths."""
-    from ahabench.engine.io import atomic_write_text
+    from ahabench.fileio import atomic_write_text
     from ahabench.report.plots import plot_sweep
 
     if knob not in KNOBS:

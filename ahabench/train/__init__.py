@@ -23,9 +23,10 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -126,7 +127,9 @@ def train_policy(
     if policy not in POLICY_VARIANTS:
         raise KeyError(f"unknown policy {policy!r} to train; trainable: {sorted(POLICY_VARIANTS)}")
     if size not in TRAIN_PRESETS:
-        raise ValueError(f"no training preset for size {size!r}; known: {sorted(TRAIN_PRESETS)} (the paper size is for cost estimates only)")
+        raise ValueError(
+            f"no training preset for size {size!r}; known: {sorted(TRAIN_PRESETS)} (the paper size is for cost estimates only)"
+        )
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     from policies.wam.config import make_config
@@ -149,7 +152,9 @@ def train_policy(
     tok_steps = tokenizer_steps if tokenizer_steps is not None else max(20, steps // 4)
     loop_kw = dict(log_every=preset["log_every"], ckpt_every=preset["ckpt_every"], seed=seed)
     if snapshot_every and snapshot_every % preset["ckpt_every"]:
-        raise ValueError(f"snapshot_every {snapshot_every} must be a multiple of the {size} checkpoint interval {preset['ckpt_every']}")
+        raise ValueError(
+            f"snapshot_every {snapshot_every} must be a multiple of the {size} checkpoint interval {preset['ckpt_every']}"
+        )
     summary = TrainSummary(policy, size, out, out / "checkpoint", list(tasks), len(ds.episodes), len(ds),
                            threads=torch.get_num_threads(), recipe=rec.to_dict(), max_episodes=max_episodes)
 
@@ -165,7 +170,10 @@ def train_policy(
     summary.stages["tokenizer"] = _stage_info(res)
     model.tokenizer.load_state_dict(tok.state_dict())
     model.tokenizer.requires_grad_(False)  # the VAE is frozen once trained (its latents are cached)
-    key = {"data": str(data.resolve()), "tasks": list(tasks), "episodes": len(ds.episodes), "tokenizer_steps": tok_steps, "seed": seed}
+    key = {
+        "data": str(data.resolve()), "tasks": list(tasks), "episodes": len(ds.episodes),
+        "tokenizer_steps": tok_steps, "seed": seed,
+    }
     cache_latents(model.tokenizer, ds, out / "tokenizer", key)
 
     # "data" is recorded as given (relative on the command line), never resolved: no machine path in a checkpoint
@@ -176,7 +184,8 @@ def train_policy(
 
     def save_stage(folder: Path, module: torch.nn.Module, stage: str, extra: dict[str, Any]) -> Callable[[int], None]:
         def save(step: int) -> None:
-            save_checkpoint(folder, {"wam": module}, {**base_config, "stage": stage, "step": step, "model": module.cfg.to_dict(), **extra}, ds.stats)
+            config = {**base_config, "stage": stage, "step": step, "model": module.cfg.to_dict(), **extra}
+            save_checkpoint(folder, {"wam": module}, config, ds.stats)
         return save
 
     wam_dir = out / "wam"
@@ -207,8 +216,9 @@ def train_policy(
 
         d_steps = distill_steps if distill_steps is not None else max(20, steps // 4)
         flash_dir = out / "flash"
+        flash_extra = {"sample_steps": 2, "teacher": _portable(final_src)}
         res, _ = train_flash(model, ds, flash_dir, LoopConfig(steps=d_steps, lr=preset["flash_lr"], **loop_kw), bsz,
-                             lambda student: save_stage(flash_dir / "checkpoint", student, "flash", {"sample_steps": 2, "teacher": _portable(final_src)}),
+                             lambda student: save_stage(flash_dir / "checkpoint", student, "flash", flash_extra),
                              resume=resume, progress=progress)
         summary.stages["flash"] = _stage_info(res)
         final_src = flash_dir / "checkpoint"

@@ -88,6 +88,7 @@ def write_model_card(run_dir: Path, notes: str = "") -> Path:
     rows.append(("sampler steps at inference", str(config.get("sample_steps", model.get("sample_steps")))))
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     folder = policy.replace("-", "_")
+    per_task = max(1, summary["n_episodes"] // max(1, len(tasks)))
     text = f"""# `{policy}` checkpoint ({summary['size']})
 
 Written by `ahabench.train` (`ahabench/train/card.py`) at the end of training.
@@ -99,7 +100,7 @@ Written by `ahabench.train` (`ahabench/train/card.py`) at the end of training.
 Reproduce (collect the demos, train, ship; with the torch thread count used here, as other counts may change the last bits):
 
 ```bash
-ahabench collect --tasks {task_selector(tasks)} --episodes {max(1, summary['n_episodes'] // max(1, len(tasks)))} --setting clean --out runs/demos -w 2
+ahabench collect --tasks {task_selector(tasks)} --episodes {per_task} --setting clean --out runs/demos -w 2
 {reproduce_command(summary, config, logs)}
 cp runs/{policy}/checkpoint/* policies/{folder}/checkpoint/
 ```

@@ -84,7 +84,8 @@ def load_weights(folder: Path, modules: dict[str, nn.Module], strict: bool = Tru
         own = mod.state_dict()
         sd = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
         if strict and not sd:
-            raise KeyError(f"checkpoint {path} holds no weights for module {prefix!r} (has prefixes {sorted({k.split('.')[0] for k in tensors})})")
+            have = sorted({k.split(".")[0] for k in tensors})
+            raise KeyError(f"checkpoint {path} holds no weights for module {prefix!r} (has prefixes {have})")
         sd = {k: v.to(own[k].dtype) if k in own else v for k, v in sd.items()}
         missing, unexpected = mod.load_state_dict(sd, strict=strict)
         if missing or unexpected:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -52,7 +52,9 @@ def train_flash(
     def loss_fn(rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         return _loss_parts(flash_loss(teacher, student, ds.sample(batch_size, rng)))
 
-    result = run_loop("flash", student, loss_fn, loop, stage_dir, resume=resume, progress=progress, on_checkpoint=make_save(student))
+    result = run_loop(
+        "flash", student, loss_fn, loop, stage_dir, resume=resume, progress=progress, on_checkpoint=make_save(student)
+    )
     done_path.write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
     return result, student.eval()
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,7 +55,8 @@ def train_tokenizer(
         return tok.loss(ds.sample_frames(batch_size, rng))
 
     def on_ckpt(step: int) -> None:
-        save_checkpoint(stage_dir / "checkpoint", {"tokenizer": tok}, {"stage": "tokenizer", "step": step, "model": cfg.to_dict()}, None)
+        config = {"stage": "tokenizer", "step": step, "model": cfg.to_dict()}
+        save_checkpoint(stage_dir / "checkpoint", {"tokenizer": tok}, config, None)
 
     result = run_loop("tokenizer", tok, loss_fn, loop, stage_dir, resume=resume, progress=progress, on_checkpoint=None)
     rng = np.random.default_rng(loop.seed + 1)
@@ -63,7 +65,8 @@ def train_tokenizer(
     on_ckpt(loop.steps)
     write_reconstructions(tok, ds, stage_dir / RECON_PNG)
     (stage_dir / LATENTS).unlink(missing_ok=True)  # latents of an older tokenizer are stale
-    (stage_dir / DONE).write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
+    done = {"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}
+    (stage_dir / DONE).write_text(json.dumps(done))
     return tok, result
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +63,8 @@ def train_wam(
 
     result = run_loop(stage, model, loss_fn, loop, stage_dir, resume=resume, progress=progress, on_checkpoint=save)
     if result.finished:
-        (stage_dir / DONE).write_text(json.dumps({"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}))
+        done = {"steps": loop.steps, "first_loss": result.first_loss, "last_loss": result.last_loss}
+        (stage_dir / DONE).write_text(json.dumps(done))
     return result
 
 

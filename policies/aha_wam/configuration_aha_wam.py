@@ -1,16 +1,16 @@
 """Configuration of the ``aha-wam`` policy adapter (the model's own sizes live in the checkpoint's config).
 
-AHA-WAM runs as a slow planner and a fast executor (spec/aha-wam.md section 8): ``prefill`` refreshes the
-video-DiT context (with its rolling K/V memory) every ``refresh_every`` executor chunks; each ``chunk``
-call adapts that context to the newest observation with OVCR and samples 16 actions in
-``sample_steps`` Euler steps, at the phase offset the clock reports.
+AHA-WAM runs as a slow planner and a fast executor (the model: policies/wam/wam.py; the schedule:
+docs/clock.md): ``prefill`` refreshes the video-DiT context (with its rolling K/V memory) every
+``refresh_every`` executor chunks; each ``chunk`` call adapts that context to the newest observation with
+OVCR and samples 16 actions in ``sample_steps`` Euler steps, at the phase offset the clock reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ahabench.policy import MODES
+from ahabench.clock import MODES
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class WAMPolicyConfig:
 
     def __post_init__(self) -> None:
         if self.chunk_len < 1 or not 1 <= self.execute_len <= self.chunk_len:
-            raise ValueError(f"need 1 <= execute_len <= chunk_len, got chunk_len={self.chunk_len!r}, execute_len={self.execute_len!r}")
+            raise ValueError(f"need 1 <= execute_len <= chunk_len, got chunk_len={self.chunk_len!r}, "
+                             f"execute_len={self.execute_len!r}")
         if self.default_mode not in MODES:
             raise ValueError(f"unknown default_mode {self.default_mode!r}; expected one of {MODES}")
         if self.sample_steps is not None and self.sample_steps < 1:

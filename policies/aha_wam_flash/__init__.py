@@ -5,7 +5,8 @@ from policies.aha_wam_flash.configuration_aha_wam_flash import AhaWamFlashConfig
 from policies.aha_wam_flash.modeling_aha_wam_flash import AhaWamFlashPolicy
 
 
-@register_policy("aha-wam-flash", "AHA-WAM-Flash: AHA-WAM with an ODE-distilled 2-step action sampler (async)", needs_checkpoint=True)
+@register_policy("aha-wam-flash", "AHA-WAM-Flash: AHA-WAM with an ODE-distilled 2-step action sampler (async)",
+                 needs_checkpoint=True)
 def make_aha_wam_flash(**kwargs) -> AhaWamFlashPolicy:
     return AhaWamFlashPolicy(AhaWamFlashConfig(**kwargs))
 

@@ -7,7 +7,8 @@ is what latency alone (held ticks, dropped stale actions) does to a perfect cont
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

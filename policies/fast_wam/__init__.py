@@ -5,7 +5,8 @@ from policies.fast_wam.configuration_fast_wam import FastWamConfig
 from policies.fast_wam.modeling_fast_wam import FastWamPolicy
 
 
-@register_policy("fast-wam", "Fast-WAM: per call, video-DiT prefill of the current frame + 32-action denoising (sync)", needs_checkpoint=True)
+@register_policy("fast-wam", "Fast-WAM: per call, video-DiT prefill of the current frame + 32-action denoising (sync)",
+                 needs_checkpoint=True)
 def make_fast_wam(**kwargs) -> FastWamPolicy:
     return FastWamPolicy(FastWamConfig(**kwargs))
 

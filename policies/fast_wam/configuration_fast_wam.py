@@ -1,4 +1,4 @@
-"""Configuration of the ``fast-wam`` adapter: the synchronous Fast-WAM baseline (spec/aha-wam.md section 9).
+"""Configuration of the ``fast-wam`` adapter: the synchronous Fast-WAM baseline (model: policies/wam/).
 
 Every call encodes the current image and instruction, prefills the video DiT on the current frame (no
 memory, first-frame-causal mask, no OVCR) and denoises a 32-action chunk in 10 Euler steps; RoboTwin's

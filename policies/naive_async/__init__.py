@@ -5,7 +5,8 @@ from policies.naive_async.configuration_naive_async import NaiveAsyncConfig
 from policies.naive_async.modeling_naive_async import NaiveAsyncPolicy
 
 
-@register_policy("naive-async", "Naive-Async: AHA-WAM's async split without K/V memory and OVCR (ablation)", needs_checkpoint=True)
+@register_policy("naive-async", "Naive-Async: AHA-WAM's async split without K/V memory and OVCR (ablation)",
+                 needs_checkpoint=True)
 def make_naive_async(**kwargs) -> NaiveAsyncPolicy:
     return NaiveAsyncPolicy(NaiveAsyncConfig(**kwargs))
 

@@ -1,6 +1,6 @@
 """Configuration of the ``naive-async`` adapter: AHA-WAM's async split without memory and without OVCR.
 
-The ablation of spec/aha-wam.md section 10: same planner/executor schedule as aha-wam, but the planner
+The paper's ablation (README, Policies): same planner/executor schedule as aha-wam, but the planner
 keeps no K/V memory and the executor uses the cached context unedited (its checkpoint is trained with
 the ``naive_async`` variant, which builds neither).
 """

@@ -21,7 +21,17 @@ import torch
 from torch import nn
 
 from policies.wam.config import WAMConfig
-from policies.wam.layers import KV, CrossAttention, FeedForward, SelfAttentionKV, TimestepEmbedder, attend, modulate, rope_angles, sinusoidal
+from policies.wam.layers import (
+    KV,
+    CrossAttention,
+    FeedForward,
+    SelfAttentionKV,
+    TimestepEmbedder,
+    attend,
+    modulate,
+    rope_angles,
+    sinusoidal,
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,7 @@ class ActionContext:
     mask: torch.Tensor  # (B', L+1) bool
     token_bias: torch.Tensor | None  # (B', D)
 
-    def rows(self, index: slice | torch.Tensor) -> "ActionContext":
+    def rows(self, index: slice | torch.Tensor) -> ActionContext:
         """The context of a subset of rows."""
         bias = None if self.token_bias is None else self.token_bias[index]
         return ActionContext([(k[index], v[index]) for k, v in self.kv], self.mask[index], bias)

@@ -154,7 +154,7 @@ class WAMConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "WAMConfig":
+    def from_dict(cls, d: dict[str, Any]) -> WAMConfig:
         d = dict(d)
         for key in ("image_hw", "vae_widths"):
             if key in d:

@@ -6,7 +6,7 @@ Sampling integrates dx/ds = v from s = 1 (noise) to s = 0 on sigma = phi(linspac
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -16,7 +16,9 @@ def phi(u: torch.Tensor, shift: float = 5.0) -> torch.Tensor:
     return shift * u / (1.0 + (shift - 1.0) * u)
 
 
-def sample_time(shape: tuple[int, ...], shift: float = 5.0, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+def sample_time(
+    shape: tuple[int, ...], shift: float = 5.0, generator: torch.Generator | None = None, device=None
+) -> torch.Tensor:
     """s = phi(u), u ~ U(0, 1)."""
     return phi(torch.rand(shape, generator=generator, device=device), shift)
 

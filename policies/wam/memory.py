@@ -70,6 +70,6 @@ class PlannerMemory:
             return None
         n_layers = self._items[0].n_layers
         return [
-            (torch.cat([c.kv[l][0] for c in self._items], 2), torch.cat([c.kv[l][1] for c in self._items], 2))
-            for l in range(n_layers)
+            (torch.cat([c.kv[i][0] for c in self._items], 2), torch.cat([c.kv[i][1] for c in self._items], 2))
+            for i in range(n_layers)
         ]

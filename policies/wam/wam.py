@@ -39,7 +39,7 @@ class TextContext:
     tokens: torch.Tensor
     mask: torch.Tensor
 
-    def repeat(self, n: int) -> "TextContext":
+    def repeat(self, n: int) -> TextContext:
         """Each row repeated n times (row-major), for per-chunk folding."""
         return TextContext(self.tokens.repeat_interleave(n, 0), self.mask.repeat_interleave(n, 0))
 
@@ -189,7 +189,7 @@ class WAM(nn.Module):
     def fold_chunks(
         self, batch: dict[str, Any], kv0: list[KV], text: TextContext, frame_index: torch.Tensor,
         action: ActionDiT | None = None,
-    ) -> "ChunkBatch":
+    ) -> ChunkBatch:
         """Fold the horizon's chunks into the batch dimension and build each chunk's executor inputs.
 
         kv0: per-layer current-frame K/V (B, H, T, Dh). ``action`` selects whose context projections to
@@ -244,7 +244,8 @@ class WAM(nn.Module):
         with record_function("wam.action"):
             kv0 = [(k[:, :, :t], v[:, :, :t]) for k, v in kv]
             cb = self.fold_chunks(batch, kv0, text, frame_index)
-            s_a = sample_time((cb.actions.shape[0],), cfg.time_shift, generator, _gen_device(generator)).to(dev)  # one time per chunk
+            # one time per chunk
+            s_a = sample_time((cb.actions.shape[0],), cfg.time_shift, generator, _gen_device(generator)).to(dev)
             eps_a = _randn(tuple(cb.actions.shape), generator, cb.actions)
             v_a = self.action(add_noise(cb.actions, eps_a, s_a), s_a, cb.steps, cb.frame_index, cb.kv, cb.context)
             err = (v_a - (eps_a - cb.actions)).pow(2).mean(-1)  # (B*nc, n)
