@@ -283,13 +283,15 @@ def collect(tasks: str | Sequence[str], episodes: int, setting: str = "clean", o
 
 
 def train(policy: str, tasks: str | Sequence[str], size: str = "tiny", steps: int = 1000,
-          out: str | Path = "runs/train", data: str | Path | None = None, resume: bool = False, seed: int = 0,
-          progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
-    """Train a policy (delegates to ahabench.train.train_policy; kwargs: episodes, tokenizer_steps, ...)."""
+          out: str | Path = "runs/train", data: str | Path | Sequence[str | Path] | None = None, resume: bool = False,
+          seed: int = 0, progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
+    """Train a policy (delegates to ahabench.train.train_policy; kwargs: episodes, tokenizer_steps, ...).
+
+    ``data``: one demo folder or several to mix (None: collect into ``out/demos``)."""
     from ahabench.train import train_policy
 
-    return train_policy(policy, _task_list(tasks), size, steps, Path(out), None if data is None else Path(data),
-                        resume, seed, progress, **kwargs)
+    folders = None if not data else [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
+    return train_policy(policy, _task_list(tasks), size, steps, Path(out), folders, resume, seed, progress, **kwargs)
 
 
 def open_loop(policy: str, data: str | Path, tasks: str | Sequence[str] = "all", episodes: int | None = None,

@@ -31,7 +31,11 @@ from ahabench.cli_args import parse_camera, parse_policy_kwargs
 @_friendly
 def collect_cmd(tasks: TasksOpt = "all", episodes: EpisodesOpt = 50, setting: SettingOpt = "clean",
                 out: Annotated[Path, typer.Option("--out", "-o", help="Demo dataset directory.")] = Path("data/demos"),
-                workers: WorkersOpt = 1, camera: CameraOpt = None) -> None:
+                workers: WorkersOpt = 1, camera: CameraOpt = None,
+                action_noise: Annotated[float, typer.Option(
+                    "--action-noise", min=0.0,
+                    help="DART: execute the arm targets plus correlated noise of this std (rad); the clean targets "
+                         "are recorded.")] = 0.0) -> None:
     """Collect scripted-expert demos (thin wrapper over ahabench.data.collect.collect_demos)."""
     from ahabench import api
 
@@ -43,7 +47,8 @@ def collect_cmd(tasks: TasksOpt = "all", episodes: EpisodesOpt = 50, setting: Se
                 ids[ev.task] = bar.add_task(f"collect {ev.task}", total=ev.total, status="")
             bar.update(ids[ev.task], completed=ev.done, status=f"seed {ev.seed} {'kept' if ev.success else 'skipped'}")
 
-        res = api.collect(tasks, episodes, setting, out, progress=on_event, workers=workers, **parse_camera(camera))
+        res = api.collect(tasks, episodes, setting, out, progress=on_event, workers=workers, action_noise=action_noise,
+                          **parse_camera(camera))
     console.print(f"{res.total_kept} demos in {out}")
 
 
@@ -53,7 +58,7 @@ def train_cmd(policy: PolicyOpt, tasks: TasksOpt = "all",
               size: Annotated[str, typer.Option("--size", help="Training size preset (tiny or small).")] = "tiny",
               steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the main (WAM) stage.")] = 1000,
               out: Annotated[Path, typer.Option("--out", "-o", help="Training directory (checkpoint in OUT/checkpoint).")] = Path("runs/train"),
-              data: Annotated[Path | None, typer.Option("--data", help="Demo folder (default: collect into OUT/demos).")] = None,
+              data: Annotated[list[Path] | None, typer.Option("--data", help="Demo folder (default: collect into OUT/demos); repeat to mix folders, e.g. clean and DART demos.")] = None,
               episodes: Annotated[int, typer.Option("--episodes", "-n", min=1, help="Demos per task to collect when --data has none.")] = 50,
               resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted training run.")] = False,
               seed: Annotated[int, typer.Option("--seed", help="Training seed (data order, initialisation).")] = 0,

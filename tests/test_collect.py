@@ -183,3 +183,35 @@ def test_collect_real_task_round_trip(tmp_path: Path):
     env.close()
     ds = DemoDataset.from_dir(tmp_path, ["stack_blocks_two"])
     assert ds.sample(2, np.random.default_rng(0))["video"].shape == (2, 3, 96, 80, 3)
+
+
+def test_dart_noise_executes_perturbed_targets_and_records_clean_ones():
+    from ahabench.data.collect import JointNoise
+
+    clean = run_expert_episode(FakeReachEnv(), seed=0, setting="clean")
+    noisy = run_expert_episode(FakeReachEnv(), seed=0, setting="clean", action_noise=0.02)
+    again = run_expert_episode(FakeReachEnv(), seed=0, setting="clean", action_noise=0.02)
+    n = min(clean.length, noisy.length)
+    # The recorded labels are the expert's clean targets; the states the arm visited are not the clean ones.
+    np.testing.assert_array_equal(noisy.actions[:n], clean.actions[:n])
+    assert np.abs(noisy.qpos[1:n] - clean.qpos[1:n]).max() > 1e-3
+    np.testing.assert_array_equal(noisy.qpos, again.qpos)  # the noise depends only on the seed
+    # Fingers (index 7 of each arm) never move off the expert's target: the state there is the clean one.
+    np.testing.assert_allclose(noisy.qpos[:n, [7, 15]], clean.qpos[:n, [7, 15]], atol=1e-6)
+
+    noise = JointNoise(0.02, 16, 25.0, seed=3)
+    draws = np.stack([noise(np.zeros(16, np.float32)) for _ in range(4000)])
+    assert np.all(draws[:, [7, 15]] == 0.0)
+    assert 0.012 < draws[:, :7].std() < 0.028  # stationary std ~ sigma (correlated, so a loose band)
+    lag1 = np.corrcoef(draws[:-1, 0], draws[1:, 0])[0, 1]
+    assert lag1 > 0.8  # correlated over steps: the PD controller cannot filter it out
+    with pytest.raises(ValueError, match="action_noise"):
+        JointNoise(-0.1, 16, 25.0, seed=0)
+
+
+def test_noise_level_mismatch_refused(tmp_path: Path):
+    task = register_fake_task()
+    collect_demos([task], episodes=1, setting="clean", out=tmp_path)
+    with pytest.raises(ValueError, match="action_noise"):
+        collect_demos([task], episodes=2, setting="clean", out=tmp_path, action_noise=0.01)
+    assert load_meta(tmp_path, task)["action_noise"] == 0.0 and len(load_meta(tmp_path, task)["episodes"]) == 1

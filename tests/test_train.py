@@ -166,3 +166,48 @@ def test_model_card_command_uses_the_recorded_thread_count():
     assert cmd.endswith("--steps 120 --tokenizer-steps 30 --data runs/demos --out runs/aha-wam --seed 4 --threads 2")
     del summary["threads"]  # summaries from before threads were recorded: those runs used one thread
     assert reproduce_command(summary, {"seed": 4}, logs).endswith("--threads 1")
+
+
+def test_data_phases_record_a_change_of_demos_and_keep_the_normalisation(tmp_path: Path):
+    import json as _json
+
+    from ahabench.train import data_phases as dp
+
+    assert dp.as_folders(None, tmp_path / "demos") == [tmp_path / "demos"]
+    with pytest.raises(ValueError, match="given twice"):
+        dp.as_folders([Path("a"), Path("a")], tmp_path)
+    fresh = dp.phases(None, ["runs/demos"], {"runs/demos": 0.0}, {"runs/demos": 100})
+    assert fresh == [{"data": ["runs/demos"], "from_step": 0, "action_noise": {"runs/demos": 0.0},
+                      "episodes": {"runs/demos": 100}}]
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    (ck / "config.json").write_text(_json.dumps({"step": 14520, "data": "runs/demos"}))  # before data phases
+    assert dp.resumed_stats(ck) is None  # no norm_stats.json: computed from the demos
+    same = dp.phases(ck, ["runs/demos"], {}, {})
+    assert [p["data"] for p in same] == [["runs/demos"]]
+    mixed = ["runs/demos", "runs/demos-dart"]
+    grown = dp.phases(ck, mixed, {"runs/demos": 0.0, "runs/demos-dart": 0.015}, {"runs/demos": 100, "runs/demos-dart": 50})
+    assert [(p["data"], p["from_step"]) for p in grown] == [(["runs/demos"], 0), (mixed, 14520)]
+    (ck / "config.json").write_text(_json.dumps({"step": 20000, "data": mixed, "data_phases": grown}))
+    assert dp.phases(ck, mixed, {}, {}) == grown  # resuming the same mix adds no phase
+    assert dp.previous_checkpoint(tmp_path / "run", None) is None
+    assert dp.previous_checkpoint(tmp_path / "run", ck) == ck
+
+
+def test_model_card_commands_follow_the_data_phases():
+    from ahabench.train.card import collect_commands, reproduce_command
+
+    summary = {"policy": "aha-wam", "tasks": ["click_bell"], "size": "tiny", "threads": 1, "n_episodes": 150}
+    phases = [{"data": ["runs/demos"], "from_step": 0, "action_noise": {"runs/demos": 0.0}, "episodes": {"runs/demos": 100}},
+              {"data": ["runs/demos", "runs/demos-dart"], "from_step": 14520,
+               "action_noise": {"runs/demos": 0.0, "runs/demos-dart": 0.015},
+               "episodes": {"runs/demos": 100, "runs/demos-dart": 50}}]
+    config = {"seed": 0, "data_phases": phases}
+    logs = {"tokenizer": [{"step": 1000}], "wam": [{"step": 30000}], "flash": []}
+    first, second = reproduce_command(summary, config, logs).splitlines()
+    assert "--steps 14520 " in first and "--data runs/demos --out" in first and "--resume" not in first
+    assert "--steps 30000 " in second and "--data runs/demos --data runs/demos-dart" in second
+    assert second.endswith("--resume")
+    assert collect_commands(summary, config) == [
+        "ahabench collect --tasks click_bell --episodes 100 --setting clean --out runs/demos -w 2",
+        "ahabench collect --tasks click_bell --episodes 50 --setting clean --out runs/demos-dart -w 2 --action-noise 0.015"]

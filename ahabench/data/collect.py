@@ -6,6 +6,13 @@ expert succeeds. Each step records the joint state and the action; the cameras a
 ``frame_every`` steps (see :mod:`ahabench.data.format` for why and for the file layout). The episode ends
 at the first success, as RoboTwin's evaluation does.
 
+``action_noise`` > 0 collects DART-style demos (Laskey et al., 2017): the arm joints execute the expert's
+target plus temporally correlated (Ornstein-Uhlenbeck) noise, while the recorded action stays the expert's
+clean target. The experts re-plan from the simulated state, so the demos visit states a little off the clean
+path and their labels say how to get back: the recoveries a learned policy needs once its own small errors
+compound in closed loop. Grippers are never perturbed (a half-closed gripper drops the object, which is a
+failed demo, not a recovery). The noise depends only on the seed, so noisy collection is reproducible.
+
 Collection is resumable: the demo files record every tried seed, so a rerun continues where the last one
 stopped and never duplicates an episode. Tasks can be spread over worker processes (forkserver, one
 thread each: on 2 cores two workers scale ~1.8x for rendering, more are slower).
@@ -30,6 +37,10 @@ import numpy as np
 from ahabench.data.format import DemoWriter, EpisodeData, load_meta
 
 log = logging.getLogger(__name__)
+
+#: Correlation time of the DART noise: long enough that the PD controller cannot filter it out within a
+#: step or two (white noise at 25 Hz barely moves the arm), short enough to vary within a grasp approach.
+NOISE_TAU_S = 0.4
 
 #: Give up on a task after this many consecutive expert failures: the expert is broken, not unlucky.
 MAX_CONSECUTIVE_FAILURES = 25
@@ -108,13 +119,41 @@ def _gym_kwargs(env: Any) -> dict[str, Any] | None:
     return json.loads(json.dumps(gym_spec.kwargs, default=lambda v: list(v) if isinstance(v, tuple) else str(v)))
 
 
-def run_expert_episode(env: Any, seed: int, setting: str, frame_every: int = 4) -> EpisodeData:
-    """Run the expert closed-loop on ``seed``; returns the recorded episode (successful or not)."""
+class JointNoise:
+    """Ornstein-Uhlenbeck noise on the arm joints of an action (stationary std ``sigma`` rad), seeded.
+
+    The finger dimension of each arm (index 7 of every 8: ``[7 joints, finger]`` per arm) stays zero.
+    """
+
+    def __init__(self, sigma: float, action_dim: int, control_hz: float, seed: int) -> None:
+        if sigma < 0:
+            raise ValueError(f"action_noise must be >= 0 rad, got {sigma}")
+        self.sigma = float(sigma)
+        self.rho = float(np.exp(-1.0 / (control_hz * NOISE_TAU_S)))
+        self.mask = (np.arange(action_dim) % 8 != 7).astype(np.float32)
+        self.rng = np.random.default_rng([int(seed), 0xDA27])
+        self.state = self.rng.normal(0.0, self.sigma, action_dim).astype(np.float32) * self.mask
+
+    def __call__(self, action: np.ndarray) -> np.ndarray:
+        """The action to execute: ``action`` plus this step's noise (grippers untouched)."""
+        out = action + self.state
+        eps = self.rng.normal(0.0, self.sigma, self.state.shape).astype(np.float32)
+        self.state = (self.rho * self.state + np.sqrt(1.0 - self.rho**2) * eps) * self.mask
+        return out.astype(np.float32)
+
+
+def run_expert_episode(env: Any, seed: int, setting: str, frame_every: int = 4, action_noise: float = 0.0) -> EpisodeData:
+    """Run the expert closed-loop on ``seed``; returns the recorded episode (successful or not).
+
+    ``action_noise`` > 0: execute the expert's arm targets plus DART noise (module docstring); the episode
+    still records the expert's clean targets as its actions.
+    """
     if frame_every < 1:
         raise ValueError(f"frame_every must be >= 1, got {frame_every}")
     t0 = time.perf_counter()
     info = env.reset(seed=seed, setting=setting, unseen_instructions=False)
     dt_us = int(round(1e6 / info.control_hz))
+    noise = JointNoise(action_noise, info.action_dim, info.control_hz, seed) if action_noise > 0 else None
     expert = env.expert()
     actions: list[np.ndarray] = []
     qpos: list[np.ndarray] = []
@@ -145,7 +184,7 @@ def run_expert_episode(env: Any, seed: int, setting: str, frame_every: int = 4) 
                     frames[cam].pop()
             break
         action = np.asarray(action, dtype=np.float32).reshape(-1)
-        cond = env.step(action)
+        cond = env.step(noise(action) if noise is not None else action)
         actions.append(action)
         success.append(bool(cond.get("success", False)))
         t += 1
@@ -174,8 +213,9 @@ def collect_task(
     frame_every: int = 4,
     camera_hw: tuple[int, int] = (64, 80),
     progress: Callable[[CollectEvent], None] | None = None,
+    action_noise: float = 0.0,
 ) -> TaskCollectStats:
-    """Collect demos of one task until ``episodes`` successful ones are on disk."""
+    """Collect demos of one task until ``episodes`` successful ones are on disk (``action_noise``: DART, rad)."""
     from ahabench.task_registry import make_task_env, task_spec
 
     spec = task_spec(task)
@@ -184,7 +224,9 @@ def collect_task(
     header = {
         "env_info": {"env_id": spec.env_id, "env_kwargs": {"camera_hw": list(camera_hw)}, "max_episode_steps": spec.max_steps},
         "source_type": "motionplanning",
-        "source_desc": "ahabench scripted expert, seeds searched upward from 0, successes only",
+        "source_desc": "ahabench scripted expert, seeds searched upward from 0, successes only"
+        + (f"; arm joints executed with DART noise (OU, std {action_noise} rad), clean targets recorded" if action_noise else ""),
+        "action_noise": float(action_noise),
         "task": task,
         "setting": setting,
         "control_mode": "pd_joint_pos",
@@ -207,7 +249,7 @@ def collect_task(
             while writer.n_episodes < episodes:
                 stats.tried += 1
                 try:
-                    ep = run_expert_episode(env, seed, setting, frame_every)
+                    ep = run_expert_episode(env, seed, setting, frame_every, action_noise)
                     ok = bool(ep.success.any())
                 except Exception as exc:  # a planner failure is an expert failure on this seed, not a crash
                     log.warning("%s seed %d: expert raised %s: %s", task, seed, type(exc).__name__, exc)
@@ -271,6 +313,7 @@ def collect_demos(
     camera_hw: tuple[int, int] = (64, 80),
     workers: int = 1,
     progress: Callable[[CollectEvent], None] | None = None,
+    action_noise: float = 0.0,
 ) -> CollectSummary:
     """Collect ``episodes`` successful expert demos per task into ``out`` (resumable; see module docstring)."""
     if setting not in ("clean", "randomized"):
@@ -281,7 +324,8 @@ def collect_demos(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     jobs = [
-        dict(task=t, episodes=episodes, setting=setting, out=out, frame_every=frame_every, camera_hw=tuple(camera_hw))
+        dict(task=t, episodes=episodes, setting=setting, out=out, frame_every=frame_every, camera_hw=tuple(camera_hw),
+             action_noise=action_noise)
         for t in tasks
     ]
     results: dict[str, TaskCollectStats] = {}

@@ -24,7 +24,7 @@ stage never re-encodes pixels.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -245,10 +245,14 @@ class DemoDataset:
         self.anchors = np.concatenate(anchors).astype(np.int64)
 
     @classmethod
-    def from_dir(cls, data: Path, tasks: list[str], max_episodes: int | None = None, cfg: SampleConfig = SampleConfig(),
-                 stats: NormStats | None = None, mosaic_fn: Callable | None = None) -> DemoDataset:
-        eps = [episode_from_data(t, ep, mosaic_fn) for t in tasks for ep in iter_episodes(Path(data), t, max_episodes)]
-        log.info("loaded %d episodes (%d steps) of %d tasks from %s", len(eps), sum(e.length for e in eps), len(tasks), data)
+    def from_dir(cls, data: Path | Sequence[Path], tasks: list[str], max_episodes: int | None = None,
+                 cfg: SampleConfig = SampleConfig(), stats: NormStats | None = None,
+                 mosaic_fn: Callable | None = None) -> DemoDataset:
+        """Episodes of ``tasks`` from one demo folder or several (each folder's first ``max_episodes`` per task)."""
+        folders = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
+        eps = [episode_from_data(t, ep, mosaic_fn) for d in folders for t in tasks for ep in iter_episodes(d, t, max_episodes)]
+        log.info("loaded %d episodes (%d steps) of %d tasks from %s", len(eps), sum(e.length for e in eps), len(tasks),
+                 ", ".join(map(str, folders)))
         return cls(eps, cfg, stats)
 
     def __len__(self) -> int:

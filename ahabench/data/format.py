@@ -117,6 +117,10 @@ class DemoWriter:
             for key in ("setting", "frame_every"):
                 if key in header and meta.get(key) != header[key]:
                     raise ValueError(f"{self.json_path}: existing demos have {key}={meta.get(key)!r}, asked for {header[key]!r}")
+            # Demos from before DART collection existed are clean (no noise key): one folder, one noise level.
+            if float(meta.get("action_noise", 0.0)) != float(header.get("action_noise", 0.0)):
+                raise ValueError(f"{self.json_path}: existing demos have action_noise={meta.get('action_noise', 0.0)!r}, "
+                                 f"asked for {header.get('action_noise', 0.0)!r}: collect into another folder")
         self.meta = meta
         self._h5 = h5py.File(self.h5_path, "a")
         known = {f"traj_{e['episode_id']}" for e in meta["episodes"]}

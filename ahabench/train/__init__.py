@@ -23,7 +23,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from ahabench.data.dataset import DemoDataset, SampleConfig
+from ahabench.train import data_phases as dp
 from ahabench.train.checkpoint import save_checkpoint
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent
 from ahabench.train.recipe import DEFAULT_RECIPE, Recipe, get_recipe
@@ -94,7 +95,7 @@ def train_policy(
     size: str,
     steps: int,
     out: Path,
-    data: Path | None,
+    data: Path | Sequence[Path] | None,
     resume: bool,
     seed: int,
     progress: Callable[[TrainEvent], None] | None = None,
@@ -113,8 +114,10 @@ def train_policy(
 ) -> TrainSummary:
     """Train ``policy`` (aha-wam | fast-wam | naive-async | aha-wam-flash) at ``size`` on demos of ``tasks``.
 
-    data: demo folder (collected with ``episodes`` clean demos per task into ``out/demos`` when None or
-        when demos are missing). steps: WAM-stage steps; the tokenizer and the Flash distillation default
+    data: demo folder, or several whose demos are mixed (the first is collected with ``episodes`` clean
+        demos per task into ``out/demos`` when None or when demos are missing). A continued run may add a
+        folder (say, DART demos): it keeps the normalisation it was trained with and records the data phase
+        (:mod:`ahabench.train.data_phases`). steps: WAM-stage steps; the tokenizer and the Flash distillation default
         to steps // 4 each (at least 20). offset_training: None = on for the async policies, off for
         fast-wam (which always acts at phase 0). threads: torch threads (2 when training alone on 2 cores).
     recipe: a :data:`~ahabench.train.recipe.RECIPES` name or a Recipe (``batch_size`` overrides its batch).
@@ -143,11 +146,16 @@ def train_policy(
     variant, flash = POLICY_VARIANTS[policy]
     preset = TRAIN_PRESETS[size]
     rec = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
-    data = _ensure_demos(Path(data) if data is not None else out / "demos", tasks, episodes)
+    folders = dp.as_folders(data, out / "demos")
+    folders[0] = _ensure_demos(folders[0], tasks, episodes)
+    for extra in folders[1:]:
+        _require_demos(extra, tasks)
+    previous = dp.previous_checkpoint(out, continue_from) if (resume or continue_from is not None) else None
     cfg = make_config(size, variant, **rec.model_overrides())
     offset = (variant != "fast") if offset_training is None else bool(offset_training)
-    ds = DemoDataset.from_dir(data, tasks, max_episodes, SampleConfig(offset_training=offset, action_space=rec.action_space,
-                                                                      model_chunk=cfg.chunk_len))
+    ds = DemoDataset.from_dir(folders, tasks, max_episodes, SampleConfig(offset_training=offset, action_space=rec.action_space,
+                                                                         model_chunk=cfg.chunk_len),
+                              stats=dp.resumed_stats(previous))
     bsz = batch_size or rec.batch * preset["batch_scale"]
     tok_steps = tokenizer_steps if tokenizer_steps is not None else max(20, steps // 4)
     loop_kw = dict(log_every=preset["log_every"], ckpt_every=preset["ckpt_every"], seed=seed)
@@ -170,15 +178,20 @@ def train_policy(
     summary.stages["tokenizer"] = _stage_info(res)
     model.tokenizer.load_state_dict(tok.state_dict())
     model.tokenizer.requires_grad_(False)  # the VAE is frozen once trained (its latents are cached)
+    resolved = [str(f.resolve()) for f in folders]
     key = {
-        "data": str(data.resolve()), "tasks": list(tasks), "episodes": len(ds.episodes),
+        "data": resolved if len(folders) > 1 else resolved[0], "tasks": list(tasks), "episodes": len(ds.episodes),
         "tokenizer_steps": tok_steps, "seed": seed,
     }
     cache_latents(model.tokenizer, ds, out / "tokenizer", key)
 
     # "data" is recorded as given (relative on the command line), never resolved: no machine path in a checkpoint
+    recorded = [_portable(f) for f in folders]
+    data_phases = dp.phases(previous, recorded, {r: dp.folder_noise(f, tasks) for r, f in zip(recorded, folders)},
+                            {r: dp.folder_episodes(f, tasks, max_episodes) for r, f in zip(recorded, folders)})
     base_config = {"policy": policy, "size": size, "variant": variant, "tasks": list(tasks), "seed": seed,
-                   "data": _portable(data), "n_episodes": len(ds.episodes), "offset_training": offset,
+                   "data": recorded[0] if len(recorded) == 1 else recorded, "data_phases": data_phases,
+                   "n_episodes": len(ds.episodes), "offset_training": offset,
                    "recipe": rec.to_dict(), "total_steps": steps,
                    "sample": {"horizon": ds.cfg.horizon, "chunk": ds.cfg.chunk, "frame_every": 4}}
 
@@ -245,6 +258,15 @@ def _portable(path: Path) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return p.name
+
+
+def _require_demos(data: Path, tasks: list[str]) -> None:
+    """A further --data folder must already hold demos of every task (only the first one is collected into)."""
+    from ahabench.data.format import count_episodes
+
+    missing = [t for t in tasks if count_episodes(data, t) == 0]
+    if missing:
+        raise FileNotFoundError(f"demo folder {data} has no demos of {', '.join(missing)}")
 
 
 def _ensure_demos(data: Path, tasks: list[str], episodes: int) -> Path:

@@ -39,9 +39,32 @@ def task_selector(tasks: list[str]) -> str:
     return ",".join(tasks)
 
 
+def data_phases(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checkpoint's data phases (:mod:`ahabench.train.data_phases`); older checkpoints: one, ``runs/demos``."""
+    return config.get("data_phases") or [{"data": ["runs/demos"], "from_step": 0, "action_noise": {}}]
+
+
+def collect_commands(summary: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """One ``ahabench collect`` line per demo folder the run trained on (DART folders with their noise)."""
+    tasks = summary["tasks"]
+    per_task = summary.get("max_episodes") or max(1, summary["n_episodes"] // max(1, len(tasks)))
+    lines, seen = [], set()
+    for phase in data_phases(config):
+        for folder in phase["data"]:
+            if folder in seen:
+                continue
+            seen.add(folder)
+            noise = float(phase.get("action_noise", {}).get(folder, 0.0))
+            n = phase.get("episodes", {}).get(folder, per_task)
+            line = f"ahabench collect --tasks {task_selector(tasks)} --episodes {n} --setting clean --out {folder} -w 2"
+            lines.append(line + (f" --action-noise {noise:g}" if noise else ""))
+    return lines
+
+
 def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dict[str, list[dict[str, Any]]]) -> str:
-    """The ``ahabench train`` command line that redoes this run (demo folder as ``runs/demos``). Step counts
-    come from the loss logs (their last step), which survive a ``--resume`` that skipped finished stages."""
+    """The ``ahabench train`` command lines that redo this run, one per data phase (the later ones ``--resume``).
+    Step counts come from the loss logs (their last step), which survive a ``--resume`` that skipped finished
+    stages."""
     steps = {s: (log[-1]["step"] if log else None) for s, log in logs.items()}
     tok, distill = steps.get("tokenizer"), steps.get("flash")
     tasks = task_selector(summary["tasks"])
@@ -58,7 +81,23 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
     if summary.get("max_episodes"):
         cmd += f" --max-episodes {per_task}"
     threads = summary.get("threads", 1)  # summaries written before threads were recorded: those runs used 1
-    return cmd + f" --data runs/demos --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {threads}"
+    tail = f" --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {threads}"
+    phases = data_phases(config)
+    ends = [p["from_step"] for p in phases[1:]] + [steps.get("wam")]
+    lines = []
+    for i, (phase, end) in enumerate(zip(phases, ends)):
+        data = " ".join(f"--data {d}" for d in phase["data"])
+        lines.append(cmd.replace(f" --steps {steps.get('wam')}", f" --steps {end}") + f" {data}" + tail
+                     + (" --resume" if i else ""))
+    return "\n".join(lines)
+
+
+def _phase_line(phase: dict[str, Any]) -> str:
+    parts = []
+    for folder in phase["data"]:
+        noise = float(phase.get("action_noise", {}).get(folder, 0.0))
+        parts.append(f"`{folder}`" + (f" (DART noise {noise:g} rad)" if noise else " (clean)"))
+    return f"from step {phase['from_step']}: " + " + ".join(parts)
 
 
 def write_model_card(run_dir: Path, notes: str = "") -> Path:
@@ -76,8 +115,9 @@ def write_model_card(run_dir: Path, notes: str = "") -> Path:
     policy, tasks = summary["policy"], summary["tasks"]
     rows = [
         ("model", f"WAM `{model.get('size')}`, variant `{model.get('variant')}`, {weights_mb:.1f} MB fp16 safetensors"),
-        ("data", f"{summary['n_episodes']} clean expert demos of {len(tasks)} task(s) ({', '.join(tasks)}), "
+        ("data", f"{summary['n_episodes']} expert demos of {len(tasks)} task(s) ({', '.join(tasks)}), "
                  f"{summary['n_samples']} training windows"),
+        ("data phases", "; ".join(_phase_line(p) for p in data_phases(config))),
         ("offset training", str(config.get("offset_training"))),
         ("recipe", ", ".join(f"{k}={v}" for k, v in (summary.get("recipe") or {"name": "paper (before recipes)"}).items())),
         ("tokenizer (VAE)", _loss_line("tokenizer", logs["tokenizer"], ("vae_rec",))),
@@ -88,7 +128,7 @@ def write_model_card(run_dir: Path, notes: str = "") -> Path:
     rows.append(("sampler steps at inference", str(config.get("sample_steps", model.get("sample_steps")))))
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     folder = policy.replace("-", "_")
-    per_task = max(1, summary["n_episodes"] // max(1, len(tasks)))
+    collect = "\n".join(collect_commands(summary, config))
     text = f"""# `{policy}` checkpoint ({summary['size']})
 
 Written by `ahabench.train` (`ahabench/train/card.py`) at the end of training.
@@ -100,7 +140,7 @@ Written by `ahabench.train` (`ahabench/train/card.py`) at the end of training.
 Reproduce (collect the demos, train, ship; with the torch thread count used here, as other counts may change the last bits):
 
 ```bash
-ahabench collect --tasks {task_selector(tasks)} --episodes {per_task} --setting clean --out runs/demos -w 2
+{collect}
 {reproduce_command(summary, config, logs)}
 cp runs/{policy}/checkpoint/* policies/{folder}/checkpoint/
 ```
@@ -109,7 +149,8 @@ Learning curves: `ahabench curves policies/{folder}/checkpoint`.
 """
     if not summary.get("finished", True):
         step = summary.get("wam_step")
-        cont = reproduce_command(summary, config, logs).replace(f" --steps {step} ", " --steps TARGET ")
+        cont = reproduce_command(summary, config, logs).splitlines()[-1].replace(f" --steps {step} ", " --steps TARGET ")
+        cont = cont.replace(" --resume", "")
         text += (f"\nThis is a campaign checkpoint at WAM step {step} (its `train_state.safetensors` holds the optimiser "
                  f"state). Continue it towards step TARGET on any machine with the demos (a slice of two hours):\n\n"
                  f"```bash\n{cont} --continue-from policies/{folder}/checkpoint --max-minutes 120\n```\n")
