@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 RUNS_DIR = Path("runs")
 
 
-def _task_list(tasks: str | Sequence[str]) -> list[str]:
+def task_names(tasks: str | Sequence[str]) -> list[str]:
+    """``'all'``, a suite name, comma-separated names or a list -> task names (``KeyError`` naming an unknown one)."""
     from ahabench.task_registry import resolve_tasks, task_spec
 
     if isinstance(tasks, str):
@@ -67,7 +68,7 @@ def eval_run(
     progress: Callable[[Progress], None] | None = None,
 ) -> RunResult:
     """Evaluate ``policy`` on ``tasks`` (``all``, a suite, or names) and write the run directory ``out``."""
-    cfg = RunConfig(policy=policy, tasks=_task_list(tasks), episodes=episodes, setting=setting, mode=mode,
+    cfg = RunConfig(policy=policy, tasks=task_names(tasks), episodes=episodes, setting=setting, mode=mode,
                     profile=str(profile), latency=latency, device=device, latency_scale=latency_scale,
                     fixed_ms=fixed_ms, seed=seed, seeds=seeds, workers=workers, two_devices=two_devices,
                     stop_on_success=stop_on_success, video=video, policy_kwargs=dict(policy_kwargs or {}),
@@ -241,13 +242,13 @@ def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
 
 def _expert_success_table() -> dict[str, tuple[float, str]]:
     """task -> (clean-setting expert success, code hash it was measured with) from the committed table."""
-    import tasks
+    from importlib.resources import files
 
-    path = Path(tasks.__file__).parent / "expert_success.csv"  # committed table, shipped as package data
-    if not path.exists():
+    path = files("tasks") / "expert_success.csv"  # committed table, shipped as package data of the tasks package
+    if not path.is_file():
         return {}
     out: dict[str, tuple[float, str]] = {}
-    with open(path, newline="") as f:
+    with path.open(newline="") as f:
         for row in csv.DictReader(f):
             if row.get("setting", "clean") != "clean":
                 continue
@@ -279,7 +280,7 @@ def collect(tasks: str | Sequence[str], episodes: int, setting: str = "clean", o
     """Collect expert demos (delegates to ahabench.data.collect.collect_demos)."""
     from ahabench.data.collect import collect_demos
 
-    return collect_demos(_task_list(tasks), episodes, setting, Path(out), progress=progress, **kwargs)
+    return collect_demos(task_names(tasks), episodes, setting, Path(out), progress=progress, **kwargs)
 
 
 def train(policy: str, tasks: str | Sequence[str], size: str = "tiny", steps: int = 1000,
@@ -291,7 +292,7 @@ def train(policy: str, tasks: str | Sequence[str], size: str = "tiny", steps: in
     from ahabench.train import train_policy
 
     folders = None if not data else [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
-    return train_policy(policy, _task_list(tasks), size, steps, Path(out), folders, resume, seed, progress, **kwargs)
+    return train_policy(policy, task_names(tasks), size, steps, Path(out), folders, resume, seed, progress, **kwargs)
 
 
 def open_loop(policy: str, data: str | Path, tasks: str | Sequence[str] = "all", episodes: int | None = None,
@@ -302,7 +303,7 @@ def open_loop(policy: str, data: str | Path, tasks: str | Sequence[str] = "all",
     from ahabench.engine.openloop import open_loop as _open_loop
     from ahabench.engine.openloop import write_open_loop
 
-    names = _task_list(tasks)
+    names = task_names(tasks)
     rows = _open_loop(policy, Path(data), names, episodes, skip, stride, policy_kwargs, progress)
     if out is not None:
         meta = {"policy": policy, "data": str(data), "tasks": names, "episodes": episodes, "skip": skip, "stride": stride,
@@ -318,15 +319,6 @@ def curves(runs: Sequence[str | Path], out: str | Path = "runs/curves", smooth: 
     return write_curves(run_labels([Path(r) for r in runs]), Path(out), smooth)
 
 
-def bench(out: str | Path = "runs/bench", tasks: str | Sequence[str] | None = None, models: bool = True,
-          run_tasks: bool = True, progress: Callable[[str], None] | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Task speed and model latency benchmarks (delegates to ahabench.bench.run_bench)."""
-    from ahabench.bench import run_bench
-
-    names = None if tasks is None else _task_list(tasks)
-    return run_bench(Path(out), names, models=models, run_tasks=run_tasks, progress=progress, **kwargs)
-
-
-__all__ = ["eval_run", "bench", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
+__all__ = ["task_names", "eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
            "collect", "train", "open_loop", "curves", "load_run", "default_out", "Comparison", "SweepResult", "RunResult",
            "RunConfig", "Progress"]

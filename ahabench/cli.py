@@ -1,99 +1,48 @@
 """The ``ahabench`` command: a thin Typer layer over :mod:`ahabench.api` (rich output lives only here).
 
-Errors: an unknown task / policy / profile / suite, a malformed file or a bad option value prints one red
-line naming the bad value (and the choices) and exits 2; an internal error prints one red line and exits 1
-(``--debug`` shows the traceback).
+This module holds the commands that run and report (eval, compare, sweep, regress, report, tasks, profiles);
+the app, the shared options and the error mapping are in :mod:`ahabench.cli_common`, the commands that build
+artefacts in :mod:`ahabench.cli_build` (imported at the end, so ``ahabench.cli:app`` has every command).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from ahabench.cli_args import UsageError, parse_camera, parse_floats, parse_policy_kwargs, parse_seeds
-from ahabench.envs.camera import DEFAULT_CAMERA_HW
+from ahabench.cli_common import (
+    CameraOpt,
+    CkptOpt,
+    DeviceOpt,
+    EpisodesOpt,
+    FixedOpt,
+    ImportOpt,
+    LatencyOpt,
+    ModeOpt,
+    OutOpt,
+    PolicyOpt,
+    ProfileOpt,
+    ScaleOpt,
+    SeedOpt,
+    SeedsOpt,
+    SettingOpt,
+    TasksOpt,
+    WorkersOpt,
+    _fmt,
+    _friendly,
+    _progress_ctx,
+    _show,
+    _table,
+    app,
+    console,
+    err_console,
+)
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
-
-app = typer.Typer(name="ahabench", no_args_is_help=True, add_completion=False,
-                  help="Evaluate world-action-model robot policies on a deterministic simulated clock.")
-console = Console()
-err_console = Console(stderr=True)
-_STATE = {"debug": False}
-
-# ---- shared options -------------------------------------------------------------------------------
-PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Registered policy name (see the policies package).")]
-TasksOpt = Annotated[str, typer.Option("--tasks", "-t", help="'all', a suite name, or comma-separated task names.")]
-EpisodesOpt = Annotated[int, typer.Option("--episodes", "-n", min=1, help="Episodes per task.")]
-SettingOpt = Annotated[str, typer.Option("--setting", "-s", help="Scene setting: clean or randomized.")]
-ModeOpt = Annotated[str | None, typer.Option("--mode", "-m", help="frozen, blocking or async (default: the policy's default mode).")]
-ProfileOpt = Annotated[str, typer.Option("--profile", help="Latency profile: a shipped profile name or a YAML path.")]
-LatencyOpt = Annotated[str, typer.Option("--latency", "-l", help="Latency model: profile, measured or roofline.")]
-DeviceOpt = Annotated[str | None, typer.Option("--device", help="Device for the roofline latency model (e.g. h100).")]
-ScaleOpt = Annotated[float, typer.Option("--latency-scale", help="Multiply every call latency by this factor.")]
-FixedOpt = Annotated[float | None, typer.Option("--fixed-ms", help="Charge every call this constant latency (ms) instead.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Eval seed base: seeds start at 100000 * (1 + SEED).")]
-SeedsOpt = Annotated[str | None, typer.Option("--seeds", help="Explicit comma-separated seeds for every task (skips the expert-solvable filter).")]
-WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Parallel worker processes (results identical to 1).")]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: runs/<policy>_<mode>_<setting>).")]
-ImportOpt = Annotated[list[str] | None, typer.Option("--import", help="Python module to import first (registers extra tasks/policies); repeatable.")]
-CkptOpt = Annotated[Path | None, typer.Option("--checkpoint", "-c", help="Policy checkpoint, passed to the policy factory as checkpoint=.")]
-CameraOpt = Annotated[str | None, typer.Option("--camera", help=f"Resolution HxW of every camera, e.g. 240x320 (RoboTwin's); default {DEFAULT_CAMERA_HW[0]}x{DEFAULT_CAMERA_HW[1]}.")]
-
-
-def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Map library exceptions to one red line: user errors exit 2, internal errors exit 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import yaml
-
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except KeyboardInterrupt:
-            err_console.print("[red]interrupted:[/red] finished episodes are saved; continue with --resume")
-            raise typer.Exit(130) from None  # reported above as one line
-        except (UsageError, KeyError, ValueError, FileNotFoundError, FileExistsError, yaml.YAMLError) as e:
-            if _STATE["debug"]:
-                err_console.print_exception()
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            err_console.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None  # reported above as one line
-        except Exception as e:  # noqa: BLE001 - the CLI edge: never dump a traceback on a user by default
-            if _STATE["debug"]:
-                err_console.print_exception()
-            err_console.print(f"[red]internal error:[/red] {type(e).__name__}: {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None  # reported above as one line
-
-    return wrapper
-
-
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details (INFO).")] = False,
-         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
-    """ahabench: success rates and rates of robot policies under realistic inference latency."""
-    from rich.logging import RichHandler
-
-    _STATE["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
-                        handlers=[RichHandler(console=err_console, show_path=False)], format="%(message)s", force=True)
-
-
-def _progress_ctx():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=err_console, transient=False)
 
 
 class _RunProgress:
@@ -112,28 +61,6 @@ class _RunProgress:
         self.bar.update(self.id, completed=ev.done, status=f"{r.task} seed {r.seed} {mark}  "
                         f"{r.task}: {ev.task_successes}/{ev.task_done} of {ev.task_total}")
 
-
-def _fmt(x: float | None, spec: str = ".2f") -> str:
-    return "-" if x is None else format(x, spec)
-
-
-def _table(title: str, cols: tuple[str, ...]) -> Table:
-    """Compact tables: no cell wrapping (narrow terminals crop the last columns, not every cell)."""
-    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for i, col in enumerate(cols):
-        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
-    return t
-
-
-def _show(t: Table) -> None:
-    """Print a table at its natural width: a narrow terminal wraps lines rather than cropping numbers."""
-    from rich.measure import Measurement
-
-    natural = Measurement.get(console, console.options.update_width(1000), t).maximum
-    if natural <= console.width:
-        console.print(t)
-    else:  # rich never renders wider than its console: use a wider one on the same stream
-        Console(file=console.file, width=natural, force_terminal=console.is_terminal).print(t)
 
 
 def _ci(r: Any) -> str:
@@ -372,7 +299,7 @@ def profiles_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
 
 
 # The commands that build artefacts (collect, train, curves, bench) live in ahabench/cli_build.py; importing it
-# registers them on ``app``.
+# registers them on ``app`` (it imports cli_common, never this module).
 from ahabench import cli_build  # noqa: E402,F401
 
 if __name__ == "__main__":

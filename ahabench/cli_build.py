@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ahabench.cli import (
+from ahabench.cli_args import parse_camera, parse_policy_kwargs
+from ahabench.cli_common import (
     CameraOpt,
     CkptOpt,
     EpisodesOpt,
@@ -24,7 +25,6 @@ from ahabench.cli import (
     console,
     err_console,
 )
-from ahabench.cli_args import parse_camera, parse_policy_kwargs
 
 
 @app.command("collect")
@@ -143,8 +143,11 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
               measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True,
               train: Annotated[bool, typer.Option("--train/--no-train", help="Time WAM training steps (paper vs v2 recipe).")] = True) -> None:
     """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency; training samples/s."""
-    from ahabench import api
+    # The benchmarks are a tool on top of the library API (the measured one runs api.compare), so the command
+    # calls them directly: ahabench.api never imports ahabench.bench.
+    from ahabench.api import task_names
+    from ahabench.bench import run_bench
 
-    res = api.bench(out, tasks, models=models, run_tasks=run_tasks, measured_eval=measured, train=train,
-                    progress=lambda msg: err_console.print(msg))
+    res = run_bench(out, None if tasks is None else task_names(tasks), models=models, run_tasks=run_tasks,
+                    measured_eval=measured, train=train, progress=lambda msg: err_console.print(msg))
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))

@@ -1,4 +1,4 @@
-"""The policy interface the clock drives, and the policy registry.
+"""The policy interface the clock drives (the registry is :mod:`ahabench.policy_registry`).
 
 A policy exposes its work as named *calls* (docs/clock.md): a policy with a planner has ``prefill``
 (planner refresh) and ``chunk`` (executor: one action chunk from the newest planner context); a
@@ -11,8 +11,7 @@ scripted-expert oracle).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -94,52 +93,3 @@ class Policy(abc.ABC):
         if self.spec.privileged:
             raise NotImplementedError
         raise PermissionError(f"policy {self.spec.name!r} is not privileged and may not read simulator state")
-
-
-PolicyFactory = Callable[..., Policy]
-
-
-@dataclass
-class _PolicyEntry:
-    factory: PolicyFactory
-    description: str
-    needs_checkpoint: bool = False
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-
-_POLICIES: dict[str, _PolicyEntry] = {}
-
-
-def register_policy(name: str, description: str, needs_checkpoint: bool = False):
-    """Decorator: register a policy factory under ``name`` (e.g. ``aha-wam``)."""
-
-    def deco(factory: PolicyFactory) -> PolicyFactory:
-        if name in _POLICIES:
-            raise ValueError(f"policy {name!r} is already registered")
-        _POLICIES[name] = _PolicyEntry(factory, description, needs_checkpoint)
-        return factory
-
-    return deco
-
-
-def _load_builtin_policies() -> None:
-    # Importing the policies package registers every shipped policy.
-    import policies  # noqa: F401
-
-
-def policy_names() -> list[str]:
-    _load_builtin_policies()
-    return sorted(_POLICIES)
-
-
-def policy_description(name: str) -> str:
-    _load_builtin_policies()
-    return _POLICIES[name].description
-
-
-def make_policy(name: str, **kwargs: Any) -> Policy:
-    """Build a registered policy by name; an unknown name raises ``KeyError`` naming it and the known ones."""
-    _load_builtin_policies()
-    if name not in _POLICIES:
-        raise KeyError(f"unknown policy {name!r}; known policies: {', '.join(sorted(_POLICIES))}")
-    return _POLICIES[name].factory(**kwargs)

@@ -1,5 +1,2 @@
-"""Shipped policies. Importing this package registers each of them by name (see ahabench.policy)."""
-
-# Registration side effects; the WAM family (aha_wam, aha_wam_flash, fast_wam, naive_async) keeps its checkpoint in
-# each folder.
-from policies import aha_wam, aha_wam_flash, expert, fast_wam, hold, naive_async  # noqa: F401
+"""Shipped policies, one folder each. They are found through the ``ahabench.policies`` entry points in
+pyproject.toml (see ahabench.policy_registry): importing this package registers nothing."""

@@ -223,7 +223,7 @@ def test_two_devices_and_latency_scale():
 @pytest.mark.slow
 def test_real_task_with_the_expert_is_reproducible():
     """End to end on a real ManiSkill task with the scripted expert."""
-    from ahabench.policy import make_policy
+    from ahabench.policy_registry import make_policy
     from ahabench.task_registry import make_task_env
 
     env = make_task_env("stack_blocks_two")

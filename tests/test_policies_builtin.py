@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ahabench.policy import make_policy, policy_names
+from ahabench.policy_registry import make_policy, policy_names
 from ahabench.types import EpisodeInfo, Observation
 
 

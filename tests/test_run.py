@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ahabench.policy import _POLICIES, Policy, PolicySpec, register_policy
+from ahabench.policy import Policy, PolicySpec
+from ahabench.policy_registry import _POLICIES, register_policy
 from ahabench.task_registry import _TASKS, TaskEnv, TaskSpec, register_task
 from ahabench.types import EpisodeInfo, Observation
 from policies.hold import HoldPolicy

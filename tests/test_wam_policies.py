@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ahabench.data.dataset import NormStats
-from ahabench.policy import make_policy
+from ahabench.policy_registry import make_policy
 from ahabench.train.checkpoint import save_checkpoint
 from ahabench.types import EpisodeInfo, Observation
 

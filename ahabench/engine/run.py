@@ -100,7 +100,7 @@ class RunResult:
 def resolve_mode(policy: str, mode: str | None, policy_kwargs: dict[str, Any] | None = None) -> tuple[str, Any]:
     """(mode, policy): the policy's default mode when none is asked for; an unsupported mode raises naming
     the choices."""
-    from ahabench.policy import make_policy
+    from ahabench.policy_registry import make_policy
 
     pol = make_policy(policy, **(policy_kwargs or {}))
     spec = pol.spec

@@ -94,7 +94,7 @@ class EpisodeWorker:
 
     def _get_policy(self) -> Any:
         if self._policy is None:
-            from ahabench.policy import make_policy
+            from ahabench.policy_registry import make_policy
 
             self._policy = make_policy(self.cfg["policy"], **self.cfg.get("policy_kwargs", {}))
         return self._policy

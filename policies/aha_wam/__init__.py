@@ -1,6 +1,6 @@
 """``aha-wam``: AHA-WAM's planner/executor split (registered with ahabench.policy)."""
 
-from ahabench.policy import register_policy
+from ahabench.policy_registry import register_policy
 from policies.aha_wam.configuration_aha_wam import AhaWamConfig, WAMPolicyConfig
 from policies.aha_wam.modeling_aha_wam import AhaWamPolicy, WAMPolicyBase
 

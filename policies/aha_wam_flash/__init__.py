@@ -1,6 +1,6 @@
 """``aha-wam-flash``: AHA-WAM with the 2-step distilled action sampler (registered with ahabench.policy)."""
 
-from ahabench.policy import register_policy
+from ahabench.policy_registry import register_policy
 from policies.aha_wam_flash.configuration_aha_wam_flash import AhaWamFlashConfig
 from policies.aha_wam_flash.modeling_aha_wam_flash import AhaWamFlashPolicy
 

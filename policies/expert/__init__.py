@@ -1,6 +1,6 @@
 """``expert``: the task's scripted expert as a privileged oracle (registered with ahabench.policy)."""
 
-from ahabench.policy import register_policy
+from ahabench.policy_registry import register_policy
 from policies.expert.config import ExpertConfig
 from policies.expert.policy import ExpertPolicy
 

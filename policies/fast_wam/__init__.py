@@ -1,6 +1,6 @@
 """``fast-wam``: the synchronous Fast-WAM baseline (registered with ahabench.policy)."""
 
-from ahabench.policy import register_policy
+from ahabench.policy_registry import register_policy
 from policies.fast_wam.configuration_fast_wam import FastWamConfig
 from policies.fast_wam.modeling_fast_wam import FastWamPolicy
 

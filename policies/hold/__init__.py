@@ -1,6 +1,6 @@
 """``hold``: the do-nothing baseline (registered with ahabench.policy)."""
 
-from ahabench.policy import register_policy
+from ahabench.policy_registry import register_policy
 from policies.hold.config import HoldConfig
 from policies.hold.policy import HoldPolicy
 

@@ -1,6 +1,6 @@
 """``naive-async``: the async planner/executor split without memory or OVCR (registered with ahabench.policy)."""
 
-from ahabench.policy import register_policy
+from ahabench.policy_registry import register_policy
 from policies.naive_async.configuration_naive_async import NaiveAsyncConfig
 from policies.naive_async.modeling_naive_async import NaiveAsyncPolicy
 

@@ -1,0 +1,151 @@
+"""The shape of the code, checked statically: no import cycle, layers import downward, plugins through entry points.
+
+The import graph is read from the source with ``ast`` (every ``import`` statement, including the lazy ones inside
+functions, which create cycles just the same), over the modules of ``ahabench/``, ``tasks/`` and ``policies/``.
+"""
+
+from __future__ import annotations
+
+import ast
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("ahabench", "tasks", "policies")
+#: The harness's layers, lowest first: a module may import its own layer and the ones before it, never after.
+LAYERS = ("clock", "latency", "engine", "api", "cli")
+#: Modules of ahabench that may import the WAM family's code: the tools that train and time it.
+WAM_TOOLS = ("ahabench.train", "ahabench.bench", "ahabench.data")
+#: Files over this many lines are split (one concept per file).
+MAX_LINES = 400
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            mods[name] = path
+    return mods
+
+
+def _graph() -> dict[str, set[str]]:
+    mods = _modules()
+
+    def owner(name: str) -> str | None:  # the module of ours that ``name`` lives in
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for mod, path in mods.items():
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, *([node.module] if node.module else [])])
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names]
+            for t in targets:
+                o = owner(t)
+                if o is not None and o != mod:
+                    graph[mod].add(o)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            nxt = next(it, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    comp.append(m)
+                    if m == node:
+                        break
+                if len(comp) > 1:
+                    out.append(sorted(comp))
+    return out
+
+
+def test_cycle_finder_finds_a_planted_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    assert _cycles(_graph()) == []
+
+
+def _layer(mod: str) -> int | None:
+    parts = mod.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[0] == "ahabench" and parts[1] in LAYERS else None
+
+
+def test_layers_import_only_downward():
+    upward = [(m, t) for m, ts in _graph().items() for t in ts
+              if _layer(m) is not None and _layer(t) is not None and _layer(t) > _layer(m)]
+    assert upward == []
+
+
+def test_the_harness_imports_no_policy():
+    """Policies plug in through entry points: only the WAM tools import the family's code."""
+    graph = _graph()
+    bad = [(m, t) for m, ts in graph.items() if m.startswith("ahabench") and not m.startswith(WAM_TOOLS)
+           for t in ts if t.split(".")[0] == "policies"]
+    assert bad == []
+
+
+def test_policies_are_found_through_entry_points():
+    from ahabench.policy_registry import ENTRY_POINT_GROUP
+
+    declared = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    assert {"aha-wam", "aha-wam-flash", "naive-async", "fast-wam", "expert", "hold"} <= set(declared)
+    for value in declared.values():
+        assert (ROOT / value.replace(".", "/") / "__init__.py").exists(), value
+
+
+def test_unknown_policy_names_the_known_ones():
+    from ahabench.policy_registry import make_policy
+
+    with pytest.raises(KeyError, match="unknown policy 'nope'.*aha-wam"):
+        make_policy("nope")
+
+
+def test_source_files_stay_under_the_size_limit():
+    long = {str(p.relative_to(ROOT)): n for p in _modules().values() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
