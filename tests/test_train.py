@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from ahabench.data.dataset import DemoDataset, NormStats, SampleConfig
-from ahabench.train.checkpoint import load_weights, read_config, read_stats, save_checkpoint
+from ahabench.data.dataset import DemoDataset, SampleConfig
 from ahabench.train.loop import LoopConfig, lr_at, read_loss_log, run_loop
+from policies.wam.checkpoint import load_weights, read_config, read_stats, save_checkpoint
+from policies.wam.normalize import NormStats
 from test_dataset import _ramp_episode
 
 torch.set_num_threads(1)
@@ -182,7 +183,10 @@ def test_data_phases_record_a_change_of_demos_and_keep_the_normalisation(tmp_pat
     ck = tmp_path / "ck"
     ck.mkdir()
     (ck / "config.json").write_text(_json.dumps({"step": 14520, "data": "runs/demos"}))  # before data phases
-    assert dp.resumed_stats(ck) is None  # no norm_stats.json: computed from the demos
+    assert dp.resumed_stats(ck, ["runs/demos"]) is None  # same demos: computed again, exactly
+    (ck / "norm_stats.json").write_text(_json.dumps(NormStats.identity().to_dict()))
+    kept = dp.resumed_stats(ck, ["runs/demos", "runs/demos-dart"])  # new demos: the network's normalisation stays
+    assert kept is not None and np.array_equal(kept.qpos_std, NormStats.identity().qpos_std)
     same = dp.phases(ck, ["runs/demos"], {}, {})
     assert [p["data"] for p in same] == [["runs/demos"]]
     mixed = ["runs/demos", "runs/demos-dart"]

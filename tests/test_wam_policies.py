@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ahabench.data.dataset import NormStats
 from ahabench.policy_registry import make_policy
-from ahabench.train.checkpoint import save_checkpoint
 from ahabench.types import EpisodeInfo, Observation
+from policies.wam.checkpoint import save_checkpoint
+from policies.wam.normalize import NormStats
 
 torch.set_num_threads(1)
 

@@ -68,6 +68,14 @@ def timed(fn: Callable[[], Any], repetitions: int, warmup: int) -> tuple[list[fl
     return wall, cpu
 
 
+def _label(folder: Path) -> str:
+    """A checkpoint folder as the results name it: relative to the repo when inside it (no machine path)."""
+    try:
+        return str(folder.resolve().relative_to(Path(__file__).resolve().parents[2]))
+    except ValueError:
+        return folder.name
+
+
 def load_model(name: str, size: str = "tiny", checkpoint: Path | None = None):
     """(WAM in eval mode, weights label): the checkpoint at ``checkpoint`` (default the policy's shipped
     ``checkpoint/`` folder) if it exists and matches ``size``, else random init of ``make_config(size, variant)``."""
@@ -82,13 +90,13 @@ def load_model(name: str, size: str = "tiny", checkpoint: Path | None = None):
         checkpoint = Path(importlib.import_module(POLICY_PACKAGES[name]).__file__).parent / "checkpoint"
     folder = Path(checkpoint)
     if (folder / "config.json").exists():
-        from ahabench.train.checkpoint import load_weights, read_config
+        from policies.wam.checkpoint import load_weights, read_config
 
         cfg = WAMConfig.from_dict(read_config(folder)["model"])
         if cfg.size == size:
             model = WAM(cfg)
             load_weights(folder, {"wam": model})
-            return model.eval(), f"checkpoint:{folder}"
+            return model.eval(), f"checkpoint:{_label(folder)}"
         logger.warning("%s: checkpoint %s is size %r, not %r: using random weights", name, folder, cfg.size, size)
     torch.manual_seed(0)
     return WAM(make_config(size, VARIANTS[name])).eval(), "random-init"

@@ -32,11 +32,11 @@ import torch
 
 from ahabench.data.dataset import DemoDataset, SampleConfig
 from ahabench.train import data_phases as dp
-from ahabench.train.checkpoint import save_checkpoint
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent
 from ahabench.train.recipe import DEFAULT_RECIPE, Recipe, get_recipe
 from ahabench.train.tokenizer_stage import cache_latents, train_tokenizer
 from ahabench.train.wam_stage import train_wam
+from policies.wam.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +151,12 @@ def train_policy(
     for extra in folders[1:]:
         _require_demos(extra, tasks)
     previous = dp.previous_checkpoint(out, continue_from) if (resume or continue_from is not None) else None
+    recorded = [_portable(f) for f in folders]  # as given on the command line: no machine path in a checkpoint
     cfg = make_config(size, variant, **rec.model_overrides())
     offset = (variant != "fast") if offset_training is None else bool(offset_training)
     ds = DemoDataset.from_dir(folders, tasks, max_episodes, SampleConfig(offset_training=offset, action_space=rec.action_space,
                                                                          model_chunk=cfg.chunk_len),
-                              stats=dp.resumed_stats(previous))
+                              stats=dp.resumed_stats(previous, recorded))
     bsz = batch_size or rec.batch * preset["batch_scale"]
     tok_steps = tokenizer_steps if tokenizer_steps is not None else max(20, steps // 4)
     loop_kw = dict(log_every=preset["log_every"], ckpt_every=preset["ckpt_every"], seed=seed)
@@ -185,8 +186,6 @@ def train_policy(
     }
     cache_latents(model.tokenizer, ds, out / "tokenizer", key)
 
-    # "data" is recorded as given (relative on the command line), never resolved: no machine path in a checkpoint
-    recorded = [_portable(f) for f in folders]
     data_phases = dp.phases(previous, recorded, {r: dp.folder_noise(f, tasks) for r, f in zip(recorded, folders)},
                             {r: dp.folder_episodes(f, tasks, max_episodes) for r, f in zip(recorded, folders)})
     base_config = {"policy": policy, "size": size, "variant": variant, "tasks": list(tasks), "seed": seed,

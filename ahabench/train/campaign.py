@@ -26,7 +26,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from ahabench.train.checkpoint import WEIGHTS, load_weights, read_config, save_checkpoint
+from policies.wam.checkpoint import WEIGHTS, load_weights, read_config, save_checkpoint
 
 log = logging.getLogger(__name__)
 

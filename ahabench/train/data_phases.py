@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ahabench.data.dataset import NormStats
-from ahabench.train.checkpoint import CONFIG, read_config, read_stats
+from policies.wam.checkpoint import CONFIG, read_config, read_stats
+from policies.wam.normalize import NormStats
 
 
 def as_folders(data: Path | str | Sequence[Path | str] | None, default: Path) -> list[Path]:
@@ -58,9 +58,20 @@ def previous_checkpoint(out: Path, continue_from: Path | None) -> Path | None:
     return latest if (latest / CONFIG).exists() else None
 
 
-def resumed_stats(previous: Path | None) -> NormStats | None:
-    """The normalisation a continued run must keep (None: compute it from the demos)."""
-    return None if previous is None else read_stats(previous)
+def resumed_stats(previous: Path | None, recorded: list[str]) -> NormStats | None:
+    """The normalisation a run that changes its demos must keep: the previous checkpoint's (None: compute it
+    from the demos, as a fresh run or a resume on the same demos does, which gives the same numbers unrounded)."""
+    if previous is None or _last_data(read_config(previous)) == recorded:
+        return None
+    return read_stats(previous)
+
+
+def _last_data(cfg: dict[str, Any]) -> list[str]:
+    old = cfg.get("data_phases")
+    if old:
+        return list(old[-1]["data"])
+    data = cfg.get("data")
+    return data if isinstance(data, list) else [data]
 
 
 def phases(previous: Path | None, recorded: list[str], noise: dict[str, float],
@@ -72,10 +83,8 @@ def phases(previous: Path | None, recorded: list[str], noise: dict[str, float],
     if previous is None:
         return [current]
     cfg = read_config(previous)
-    old = cfg.get("data_phases")
-    if not old:  # checkpoints from before data phases: one phase, the folder it recorded
-        data = cfg.get("data")
-        old = [{"data": data if isinstance(data, list) else [data], "from_step": 0, "action_noise": {}}]
+    # checkpoints from before data phases: one phase, the folder they recorded
+    old = cfg.get("data_phases") or [{"data": _last_data(cfg), "from_step": 0, "action_noise": {}}]
     if old[-1]["data"] == recorded:
         return old
     return [*old, {**current, "from_step": int(cfg.get("step", 0))}]

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from ahabench.data.dataset import DemoDataset
-from ahabench.train.checkpoint import load_weights
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent, run_loop
 from ahabench.train.wam_stage import _loss_parts
+from policies.wam.checkpoint import load_weights
 
 log = logging.getLogger(__name__)
 

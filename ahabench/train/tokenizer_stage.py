@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ahabench.data.dataset import DemoDataset
-from ahabench.train.checkpoint import load_weights, save_checkpoint
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent, run_loop
+from policies.wam.checkpoint import load_weights, save_checkpoint
 
 log = logging.getLogger(__name__)
 

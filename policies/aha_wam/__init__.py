@@ -1,8 +1,8 @@
-"""``aha-wam``: AHA-WAM's planner/executor split (registered with ahabench.policy)."""
+"""``aha-wam``: AHA-WAM's planner/executor split (found through the ahabench.policies entry point)."""
 
 from ahabench.policy_registry import register_policy
-from policies.aha_wam.configuration_aha_wam import AhaWamConfig, WAMPolicyConfig
-from policies.aha_wam.modeling_aha_wam import AhaWamPolicy, WAMPolicyBase
+from policies.aha_wam.configuration_aha_wam import AhaWamConfig
+from policies.aha_wam.modeling_aha_wam import AhaWamPolicy
 
 
 @register_policy("aha-wam", "AHA-WAM: video-DiT planner with K/V memory + OVCR action executor (async)", needs_checkpoint=True)
@@ -10,4 +10,4 @@ def make_aha_wam(**kwargs) -> AhaWamPolicy:
     return AhaWamPolicy(AhaWamConfig(**kwargs))
 
 
-__all__ = ["AhaWamConfig", "AhaWamPolicy", "WAMPolicyBase", "WAMPolicyConfig", "make_aha_wam"]
+__all__ = ["AhaWamConfig", "AhaWamPolicy", "make_aha_wam"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.aha_wam.configuration_aha_wam import WAMPolicyConfig
+from policies.wam.configuration_wam import WAMPolicyConfig
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import numpy as np
 
 from ahabench.policy import CallCost
 from ahabench.types import Observation
-from policies.aha_wam.modeling_aha_wam import WAMPolicyBase
 from policies.fast_wam.configuration_fast_wam import FastWamConfig
+from policies.wam.modeling_wam import WAMPolicyBase
 
 
 class FastWamPolicy(WAMPolicyBase):

@@ -1,6 +1,6 @@
 """The joint world-action model: tokenizer + text encoder + video DiT planner + action DiT executor + OVCR.
 
-Training: :meth:`WAM.training_loss` on a batch of the data contract (see /work/notes/WAM_API.md).
+Training: :meth:`WAM.training_loss` on a batch of the data contract (docs/data.md).
 Run time (no simulator access, designed for the clock): :meth:`WAM.encode_obs`, :meth:`WAM.encode_text`,
 :meth:`WAM.prefill` (planner refresh, pushes into a :class:`PlannerMemory`), :meth:`WAM.sample_chunk`
 (executor: OVCR + Euler action denoising) and :meth:`WAM.fast_call` (Fast-WAM: prefill + chunk).
@@ -8,10 +8,8 @@ Run time (no simulator access, designed for the clock): :meth:`WAM.encode_obs`, 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -369,27 +367,3 @@ def parameter_counts(cfg: WAMConfig) -> dict[str, int]:
     }
     counts["total"] = counts["video_dit"] + counts["action_dit"] + counts["ovcr"]
     return counts
-
-
-def save_wam(model: WAM, path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    """Weights + config to one safetensors file; ``metadata`` (str -> str) is stored alongside."""
-    from safetensors.torch import save_file
-
-    meta = {"wam_config": json.dumps(model.cfg.to_dict()), **(metadata or {})}
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata=meta)
-
-
-def load_wam(path: str | Path, device: str | torch.device = "cpu") -> tuple[WAM, dict[str, str]]:
-    """Inverse of :func:`save_wam`: (model in eval mode, metadata)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), framework="pt") as fh:
-        meta = dict(fh.metadata() or {})
-    if "wam_config" not in meta:
-        raise ValueError(f"{path} has no 'wam_config' metadata: not a WAM checkpoint")
-    model = WAM(WAMConfig.from_dict(json.loads(meta["wam_config"])))
-    model.load_state_dict(load_file(str(path)))
-    log.info("loaded WAM %s/%s from %s", model.cfg.size, model.cfg.variant, path)
-    return model.to(device).eval(), meta

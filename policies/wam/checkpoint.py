@@ -7,7 +7,9 @@ A checkpoint folder (what ``policies/<name>/checkpoint/`` holds)::
                          "tasks", "seed", "data", "sample": <sample geometry>, "format_version"}
     norm_stats.json     per-dimension mean/std of qpos and actions over the training demos
 
-Optimiser state for ``--resume`` lives in each stage's ``train_state.pt`` outside this folder. Weights are
+This is the only checkpoint format: the policies load it here, ``ahabench.train`` writes it. Optimiser state
+for ``--resume`` lives in each stage's ``train_state.pt`` outside this folder (and, packed, in a campaign
+checkpoint's ``train_state.safetensors``: ``ahabench.train.campaign``). Weights are
 stored in fp16 to keep shipped checkpoints small; loading casts them back to each parameter's dtype.
 """
 
@@ -24,7 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ahabench.data.dataset import NormStats
+from policies.wam.normalize import NormStats
 
 log = logging.getLogger(__name__)
 
