@@ -177,9 +177,9 @@ def test_data_phases_record_a_change_of_demos_and_keep_the_normalisation(tmp_pat
     assert dp.as_folders(None, tmp_path / "demos") == [tmp_path / "demos"]
     with pytest.raises(ValueError, match="given twice"):
         dp.as_folders([Path("a"), Path("a")], tmp_path)
-    fresh = dp.phases(None, ["runs/demos"], {"runs/demos": 0.0}, {"runs/demos": 100})
+    fresh = dp.phases(None, ["runs/demos"], {"runs/demos": 0.0}, {"runs/demos": 100}, 1)
     assert fresh == [{"data": ["runs/demos"], "from_step": 0, "action_noise": {"runs/demos": 0.0},
-                      "episodes": {"runs/demos": 100}}]
+                      "episodes": {"runs/demos": 100}, "threads": 1}]
     ck = tmp_path / "ck"
     ck.mkdir()
     (ck / "config.json").write_text(_json.dumps({"step": 14520, "data": "runs/demos"}))  # before data phases
@@ -187,13 +187,13 @@ def test_data_phases_record_a_change_of_demos_and_keep_the_normalisation(tmp_pat
     (ck / "norm_stats.json").write_text(_json.dumps(NormStats.identity().to_dict()))
     kept = dp.resumed_stats(ck, ["runs/demos", "runs/demos-dart"])  # new demos: the network's normalisation stays
     assert kept is not None and np.array_equal(kept.qpos_std, NormStats.identity().qpos_std)
-    same = dp.phases(ck, ["runs/demos"], {}, {})
+    same = dp.phases(ck, ["runs/demos"], {}, {}, 1)
     assert [p["data"] for p in same] == [["runs/demos"]]
     mixed = ["runs/demos", "runs/demos-dart"]
-    grown = dp.phases(ck, mixed, {"runs/demos": 0.0, "runs/demos-dart": 0.015}, {"runs/demos": 100, "runs/demos-dart": 50})
+    grown = dp.phases(ck, mixed, {"runs/demos": 0.0, "runs/demos-dart": 0.015}, {"runs/demos": 100, "runs/demos-dart": 50}, 2)
     assert [(p["data"], p["from_step"]) for p in grown] == [(["runs/demos"], 0), (mixed, 14520)]
     (ck / "config.json").write_text(_json.dumps({"step": 20000, "data": mixed, "data_phases": grown}))
-    assert dp.phases(ck, mixed, {}, {}) == grown  # resuming the same mix adds no phase
+    assert dp.phases(ck, mixed, {}, {}, 2) == grown  # resuming the same mix adds no phase
     assert dp.previous_checkpoint(tmp_path / "run", None) is None
     assert dp.previous_checkpoint(tmp_path / "run", ck) == ck
 
@@ -205,11 +205,12 @@ def test_model_card_commands_follow_the_data_phases():
     phases = [{"data": ["runs/demos"], "from_step": 0, "action_noise": {"runs/demos": 0.0}, "episodes": {"runs/demos": 100}},
               {"data": ["runs/demos", "runs/demos-dart"], "from_step": 14520,
                "action_noise": {"runs/demos": 0.0, "runs/demos-dart": 0.015},
-               "episodes": {"runs/demos": 100, "runs/demos-dart": 50}}]
+               "episodes": {"runs/demos": 100, "runs/demos-dart": 50}, "threads": 2}]
     config = {"seed": 0, "data_phases": phases}
     logs = {"tokenizer": [{"step": 1000}], "wam": [{"step": 30000}], "flash": []}
     first, second = reproduce_command(summary, config, logs).splitlines()
     assert "--steps 14520 " in first and "--data runs/demos --out" in first and "--resume" not in first
+    assert "--threads 1" in first and "--threads 2 --resume" in second  # each phase with its own threads
     assert "--steps 30000 " in second and "--data runs/demos --data runs/demos-dart" in second
     assert second.endswith("--resume")
     assert collect_commands(summary, config) == [

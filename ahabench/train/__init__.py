@@ -187,7 +187,8 @@ def train_policy(
     cache_latents(model.tokenizer, ds, out / "tokenizer", key)
 
     data_phases = dp.phases(previous, recorded, {r: dp.folder_noise(f, tasks) for r, f in zip(recorded, folders)},
-                            {r: dp.folder_episodes(f, tasks, max_episodes) for r, f in zip(recorded, folders)})
+                            {r: dp.folder_episodes(f, tasks, max_episodes) for r, f in zip(recorded, folders)},
+                            torch.get_num_threads())
     base_config = {"policy": policy, "size": size, "variant": variant, "tasks": list(tasks), "seed": seed,
                    "data": recorded[0] if len(recorded) == 1 else recorded, "data_phases": data_phases,
                    "n_episodes": len(ds.episodes), "offset_training": offset,

@@ -81,12 +81,12 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
     if summary.get("max_episodes"):
         cmd += f" --max-episodes {per_task}"
     threads = summary.get("threads", 1)  # summaries written before threads were recorded: those runs used 1
-    tail = f" --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {threads}"
     phases = data_phases(config)
     ends = [p["from_step"] for p in phases[1:]] + [steps.get("wam")]
     lines = []
     for i, (phase, end) in enumerate(zip(phases, ends)):
         data = " ".join(f"--data {d}" for d in phase["data"])
+        tail = f" --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {phase.get('threads', threads)}"
         lines.append(cmd.replace(f" --steps {steps.get('wam')}", f" --steps {end}") + f" {data}" + tail
                      + (" --resume" if i else ""))
     return "\n".join(lines)

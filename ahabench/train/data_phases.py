@@ -75,11 +75,12 @@ def _last_data(cfg: dict[str, Any]) -> list[str]:
 
 
 def phases(previous: Path | None, recorded: list[str], noise: dict[str, float],
-           episodes: dict[str, int]) -> list[dict[str, Any]]:
+           episodes: dict[str, int], threads: int) -> list[dict[str, Any]]:
     """The data phases of this run: the previous checkpoint's, plus a new one when the data changed.
 
-    ``noise`` and ``episodes`` (demos per task trained on) are keyed by the recorded folder."""
-    current = {"data": recorded, "from_step": 0, "action_noise": noise, "episodes": episodes}
+    ``noise`` and ``episodes`` (demos per task trained on) are keyed by the recorded folder; ``threads``: the
+    torch threads this phase runs with (they decide the last bits of the weights)."""
+    current = {"data": recorded, "from_step": 0, "action_noise": noise, "episodes": episodes, "threads": threads}
     if previous is None:
         return [current]
     cfg = read_config(previous)
