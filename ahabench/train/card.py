@@ -86,7 +86,10 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
     lines = []
     for i, (phase, end) in enumerate(zip(phases, ends)):
         data = " ".join(f"--data {d}" for d in phase["data"])
-        tail = f" --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {phase.get('threads', threads)}"
+        # a phase recorded before phases carried their threads is the first phase of an older campaign: those ran
+        # with 1 thread, like the runs whose summaries predate the threads field
+        n = phase.get("threads", threads if len(phases) == 1 else 1)
+        tail = f" --out runs/{summary['policy']} --seed {config.get('seed', 0)} --threads {n}"
         lines.append(cmd.replace(f" --steps {steps.get('wam')}", f" --steps {end}") + f" {data}" + tail
                      + (" --resume" if i else ""))
     return "\n".join(lines)
