@@ -207,11 +207,12 @@ def make_reference(run: str | Path, path: str | Path) -> Path:
     return write_reference(Path(path), recs, meta)
 
 
-def report(run: str | Path, timeline: tuple[str, int] | None = None, rerun_timeline: bool = True) -> Path:
-    """Write ``RUN/report.md`` with PNG plots; returns its path. See :mod:`ahabench.report.markdown`."""
+def report(run: str | Path, timeline: tuple[str, int] | None = None) -> Path:
+    """Write ``RUN/report.md`` with PNG plots from what the run wrote (it runs nothing); returns its path.
+    See :mod:`ahabench.report.markdown`."""
     from ahabench.report.markdown import write_report
 
-    return write_report(Path(run), timeline=timeline, rerun_timeline=rerun_timeline)
+    return write_report(Path(run), timeline=timeline)
 
 
 def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:

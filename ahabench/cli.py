@@ -248,14 +248,13 @@ def regress_cmd(run: Annotated[Path, typer.Argument(help="Run directory to test.
 @_friendly
 def report_cmd(run: Annotated[Path, typer.Argument(help="Run directory.")],
                task: Annotated[str | None, typer.Option("--task", help="Task of the episode whose timeline is plotted.")] = None,
-               seed: Annotated[int | None, typer.Option("--seed", help="Seed of the episode whose timeline is plotted.")] = None,
-               no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Only use a stored timeline; never re-run an episode.")] = False) -> None:
+               seed: Annotated[int | None, typer.Option("--seed", help="Seed of the episode whose timeline is plotted.")] = None) -> None:
     """Write RUN/report.md with plots: success per task, rates, and one episode's timeline."""
     from ahabench import api
 
     if (task is None) != (seed is None):
         raise UsageError("give both --task and --seed to pick the timeline episode, or neither")
-    path = api.report(run, timeline=(task, seed) if task is not None else None, rerun_timeline=not no_rerun)
+    path = api.report(run, timeline=(task, seed) if task is not None else None)
     console.print(f"report written to {path}")
 
 

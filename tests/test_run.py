@@ -139,6 +139,28 @@ def test_run_writes_all_files(tmp_path):
     assert summary["overall"]["successes"] == 6
 
 
+def test_timelines_are_kept_at_eval_time_and_the_report_only_reads_them(tmp_path, monkeypatch):
+    from ahabench.engine import workers
+    from ahabench.engine.io import read_timeline, timeline_path
+    from ahabench.report.markdown import write_report
+
+    res = run(tmp_path, workers=2)
+    for s in SEEDS[FAKE_TASK]:
+        tl = read_timeline(res.out, FAKE_TASK, s)
+        assert tl is not None and tl.ticks and any(j.call == "call" for j in tl.jobs)
+    again = run(tmp_path, name="again")  # one worker: the stored timelines are the same bytes
+    assert timeline_path(res.out, FAKE_TASK, 3).read_bytes() == timeline_path(again.out, FAKE_TASK, 3).read_bytes()
+
+    def no_episodes(*_a, **_k):
+        raise AssertionError("a report must not run an episode")
+
+    monkeypatch.setattr(workers.EpisodeWorker, "run", no_episodes)
+    text = write_report(res.out).read_text()
+    assert f"Timeline of {FAKE_TASK} seed 0 (stored)" in text and (res.out / "plots" / "timeline.png").exists()
+    timeline_path(res.out, FAKE_TASK, 0).unlink()
+    assert "No stored timeline" in write_report(res.out).read_text()
+
+
 def test_hold_never_succeeds(tmp_path):
     res = run(tmp_path, policy="hold")
     assert res.overall.successes == 0 and res.overall.errors == 0

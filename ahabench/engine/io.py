@@ -1,4 +1,6 @@
-"""Run-directory I/O: crash-safe episodes.jsonl, atomic file writes (:mod:`ahabench.fileio`), and the run manifest.
+"""Run-directory I/O: crash-safe episodes.jsonl, atomic file writes (:mod:`ahabench.fileio`), the run manifest,
+and each episode's clock timeline (``timelines/TASK_seedSEED.json.gz``, written at eval time so that reports
+only read; a few kB each).
 
 ``episodes.jsonl`` is appended one complete line at a time (write, flush, fsync), so a killed run leaves
 at most one partial trailing line, which :func:`read_episodes` drops (and can truncate away) on resume.
@@ -6,6 +8,7 @@ at most one partial trailing line, which :func:`read_episodes` drops (and can tr
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EPISODES = "episodes.jsonl"
 MANIFEST = "manifest.json"
+TIMELINES = "timelines"
 _VERSIONED = ("ahabench", "torch", "sapien", "mani-skill", "mplib", "numpy", "gymnasium", "pandas")
 
 
@@ -139,6 +143,33 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not p.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory: no {MANIFEST}")
     return json.loads(p.read_text())
+
+
+def timeline_path(run_dir: Path, task: str, seed: int) -> Path:
+    return Path(run_dir) / TIMELINES / f"{task}_seed{seed}.json.gz"
+
+
+def write_timeline(run_dir: Path, task: str, seed: int, timeline: Any) -> Path:
+    """Store a :class:`~ahabench.clock.timeline.Timeline` (gzip, fixed mtime: the bytes depend only on it)."""
+    path = timeline_path(run_dir, task, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(gzip.compress(json.dumps(timeline.to_dict(), sort_keys=True).encode(), mtime=0))
+    os.replace(tmp, path)
+    return path
+
+
+def read_timeline(run_dir: Path, task: str, seed: int) -> Any | None:
+    """The stored timeline of one episode (None when the run has none: runs from before timelines were kept)."""
+    from ahabench.clock.timeline import Timeline
+
+    path = timeline_path(run_dir, task, seed)
+    plain = path.with_suffix("")  # TASK_seedSEED.json: written by reports of older versions
+    if path.exists():
+        return Timeline.from_dict(json.loads(gzip.decompress(path.read_bytes())))
+    if plain.exists():
+        return Timeline.from_dict(json.loads(plain.read_text()))
+    return None
 
 
 class FrameRecorder:

@@ -175,6 +175,7 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
 
     worker_cfg = dict(cfg_dict)
     worker_cfg["video_dir"] = str(out / "videos") if cfg.video else None
+    worker_cfg["run_dir"] = str(out)  # where workers keep each episode's timeline: reports draw it, never re-run
     worker_cfg["latency_names"] = {"profile": latency.name, "latency": latency.kind}
     task_total = {t: len(seeds[t]) for t in cfg.tasks}
     task_done = {t: sum(1 for r in records if r.task == t and (r.task, r.seed) in wanted) for t in cfg.tasks}

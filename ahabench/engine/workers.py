@@ -132,12 +132,17 @@ class EpisodeWorker:
                 env = recorder = FrameRecorder(env)
             seed_everything(job.seed)
             # run_episode binds the env to privileged policies (the expert) and to those only.
+            run_dir = cfg.get("run_dir")  # set by the engine: every episode's timeline is kept beside its record
             rec, timeline = run_episode(env, policy, seed=job.seed, setting=cfg["setting"], mode=mode,
                                         latency=latency, two_devices=cfg.get("two_devices", False),
                                         stop_on_success=cfg.get("stop_on_success", True),
-                                        record_timeline=record_timeline)
+                                        record_timeline=record_timeline or bool(run_dir))
             if recorder is not None:
                 recorder.save(Path(cfg["video_dir"]) / f"{job.task}_seed{job.seed}.mp4")
+            if run_dir and timeline is not None:
+                from ahabench.engine.io import write_timeline
+
+                write_timeline(Path(run_dir), job.task, job.seed, timeline)
             return rec, timeline
         except Exception as e:  # crash isolation: record it, rebuild env and policy, keep going
             log.warning("episode %s seed %d crashed: %s", job.task, job.seed, e, exc_info=True)

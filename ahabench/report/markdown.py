@@ -58,15 +58,10 @@ def render_report(manifest: dict[str, Any], rows: Sequence[GroupSummary], plots:
     return "\n".join(head)
 
 
-def _timeline_for(run: Path, manifest: dict[str, Any], recs: Sequence[Any], timeline: tuple[str, int] | None,
-                  rerun: bool) -> tuple[Any, str]:
-    """A stored timeline (RUN/timelines/TASK_seedSEED.json) or one re-run now with record_timeline=True.
-
-    The episode shown defaults to the first successful one (else the first): a success shows the whole
-    cycle of prefill, chunks and queue until the task is done."""
-    import json
-
-    from ahabench.clock.timeline import Timeline
+def _timeline_for(run: Path, recs: Sequence[Any], timeline: tuple[str, int] | None) -> tuple[Any, str]:
+    """The timeline stored at eval time (``timelines/``) of the episode asked for, by default the first successful
+    one (else the first): a success shows the whole cycle of prefill, chunks and queue until the task is done."""
+    from ahabench.engine.io import read_timeline
 
     if timeline is None:
         pick = next((r for r in recs if r.success_once), recs[0] if recs else None)
@@ -74,28 +69,13 @@ def _timeline_for(run: Path, manifest: dict[str, Any], recs: Sequence[Any], time
             return None, "No episodes: no timeline."
         timeline = (pick.task, pick.seed)
     task, seed = timeline
-    path = run / "timelines" / f"{task}_seed{seed}.json"
-    if path.exists():
-        return Timeline.from_dict(json.loads(path.read_text())), f"Timeline of {task} seed {seed} (stored)."
-    if not rerun:
-        return None, f"No stored timeline for {task} seed {seed}."
-    from ahabench.engine.workers import EpisodeJob, EpisodeWorker
-    from ahabench.fileio import atomic_write_text
-
-    cfg = dict(manifest["config"])
-    cfg["video_dir"] = None
-    worker = EpisodeWorker(cfg)
-    try:
-        rec, tl = worker.run(EpisodeJob(task, seed, 0), record_timeline=True)
-    finally:
-        worker.close()
+    tl = read_timeline(run, task, seed)
     if tl is None:
-        return None, f"Re-running {task} seed {seed} for its timeline failed: {rec.error}"
-    atomic_write_text(path, json.dumps(tl.to_dict(), sort_keys=True))
-    return tl, f"Timeline of {task} seed {seed}, re-run with record_timeline=True."
+        return None, f"No stored timeline for {task} seed {seed} (runs made before timelines were kept have none)."
+    return tl, f"Timeline of {task} seed {seed} (stored)."
 
 
-def write_report(run: Path, timeline: tuple[str, int] | None = None, rerun_timeline: bool = True) -> Path:
+def write_report(run: Path, timeline: tuple[str, int] | None = None) -> Path:
     """Write RUN/report.md and RUN/plots/*.png from the run directory; returns the report's path."""
     from ahabench.engine.io import EPISODES, read_episodes, read_manifest
     from ahabench.fileio import atomic_write_text
@@ -113,7 +93,7 @@ def write_report(run: Path, timeline: tuple[str, int] | None = None, rerun_timel
     plots = {"success": "plots/success.png", "rates": "plots/rates.png"}
     plot_success(rows, run / plots["success"], f"{cfg.get('policy')} ({cfg.get('mode')})")
     plot_rates(rows, run / plots["rates"])
-    tl, note = _timeline_for(run, manifest, recs, timeline, rerun_timeline)
+    tl, note = _timeline_for(run, recs, timeline)
     if tl is not None:
         plots["timeline"] = "plots/timeline.png"
         plot_timeline(tl, run / plots["timeline"], note.split(",")[0].rstrip("."), max_ms=3000.0)
