@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing as mp
-import os
 import queue
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,18 +283,8 @@ _EVENTS: Any = None
 
 
 def _worker_init(events: Any) -> None:
-    # One thread per worker: two workers on two cores; more threads only fight over the cores.
-    os.environ["LP_NUM_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
     global _EVENTS
     _EVENTS = events
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # torch is only used by sapien/mani_skill internals here
-        pass
 
 
 def _worker_task(kwargs: dict[str, Any]) -> TaskCollectStats:
@@ -334,28 +321,25 @@ def collect_demos(
         for job in jobs:
             results[job["task"]] = collect_task(**job, progress=progress)
     else:
-        ctx = mp.get_context("forkserver")
-        events = ctx.Queue()
-        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init, initargs=(events,)) as pool:
-            futures = {pool.submit(_worker_task, job): job["task"] for job in jobs}
-            pending = set(futures)
-            while pending:
-                try:
-                    ev = events.get(timeout=0.2)
-                    if progress is not None:
-                        progress(ev)
-                except queue.Empty:
-                    pass
-                for f in [f for f in pending if f.done()]:
-                    pending.discard(f)
-                    results[futures[f]] = f.result()
-            while True:  # drain events that arrived after the last job finished
+        from ahabench.pool import pool_context, run_jobs
+
+        events = pool_context().Queue()
+
+        def drain() -> None:
+            while True:
                 try:
                     ev = events.get_nowait()
                 except queue.Empty:
-                    break
+                    return
                 if progress is not None:
                     progress(ev)
+
+        def done(job: dict[str, Any], stats: TaskCollectStats) -> None:
+            drain()  # the task's last events arrive before its result
+            results[job["task"]] = stats
+
+        run_jobs(_worker_task, jobs, n_workers, done, initializer=_worker_init, initargs=(events,), poll=drain)
+        drain()
     summary = CollectSummary(out=out, setting=setting, tasks={t: results[t] for t in tasks}, wall_s=time.perf_counter() - t0)
     log.info("collected %d episodes over %d tasks in %.1f s", summary.total_kept, len(tasks), summary.wall_s)
     return summary

@@ -9,17 +9,15 @@ when the run completes), ``summary.csv`` / ``summary.json`` (see :mod:`ahabench.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ahabench.engine.io import EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest, write_sorted_episodes
-from ahabench.engine.workers import EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, limit_threads, run_in_pool
+from ahabench.engine.workers import EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, run_in_pool
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE, LATENCY_KINDS
+from ahabench.pool import limit_threads, run_jobs
 from ahabench.records import EpisodeRecord
 from ahabench.report.summary import GroupSummary, summarize, write_summary
 
@@ -216,42 +214,14 @@ def _run_inline(cfg: dict[str, Any], jobs: list[EpisodeJob], finish: Callable[[E
         worker.close()
 
 
-def _make_pool(cfg: dict[str, Any], n: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("forkserver"), initializer=init_pool_worker,
-                               initargs=(cfg,))
-
-
 def _run_pool(cfg: dict[str, Any], jobs: list[EpisodeJob], n: int,
               finish: Callable[[EpisodeRecord], None]) -> None:
-    """Episodes are submitted in (task, seed) order, so each worker meets each task about once and builds
-    its env once per task.
+    """Episodes spread over ``n`` worker processes (:mod:`ahabench.pool`); one whose worker died is recorded
+    as a crash and the others still run."""
 
-    A worker that dies (a segfault in the simulator, an ``os._exit``) breaks the whole pool and every
-    episode still pending in it. Those are re-run one at a time in a one-worker pool, so a pool that dies
-    then was killed by that very episode: it alone is recorded as a crash and the others still run."""
-    lost: list[EpisodeJob] = []
-    with _make_pool(cfg, n) as pool:
-        futs = {pool.submit(run_in_pool, job): job for job in jobs}
-        for fut in as_completed(futs):
-            try:
-                finish(fut.result())
-            except BrokenProcessPool:
-                lost.append(futs[fut])
-    if not lost:
-        return
-    log.warning("a worker process died; re-running %d episodes one at a time to find the culprit", len(lost))
-    pool: ProcessPoolExecutor | None = None
-    try:
-        for job in sorted(lost, key=lambda j: j.index):
-            pool = pool or _make_pool(cfg, 1)
-            try:
-                finish(pool.submit(run_in_pool, job).result())
-            except BrokenProcessPool:
-                pool.shutdown(wait=True)
-                pool = None
-                finish(crash_record(cfg, job.task, job.seed, cfg["mode"],
-                                    RuntimeError("the worker process died during this episode"),
-                                    **cfg.get("latency_names", {})))
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+    def lost(job: EpisodeJob, _exc: BaseException) -> None:
+        finish(crash_record(cfg, job.task, job.seed, cfg["mode"], RuntimeError("the worker process died during this episode"),
+                            **cfg.get("latency_names", {})))
+
+    run_jobs(run_in_pool, jobs, n, lambda _job, rec: finish(rec), on_lost=lost, initializer=init_pool_worker,
+             initargs=(cfg,))

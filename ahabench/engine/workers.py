@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import random
 import traceback
 from dataclasses import dataclass
@@ -28,18 +27,6 @@ class EpisodeJob:
     task: str
     seed: int
     index: int  # position in the run's (task, seed) plan, for progress only
-
-
-def limit_threads() -> None:
-    """One compute thread per process: the machines have few cores and workers would fight for them."""
-    for var in ("LP_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # torch is a dependency, but the engine itself does not need it
-        pass
 
 
 def seed_everything(seed: int) -> None:
@@ -157,8 +144,7 @@ _WORKER: EpisodeWorker | None = None
 
 def init_pool_worker(cfg: dict[str, Any]) -> None:
     global _WORKER
-    limit_threads()
-    _WORKER = EpisodeWorker(cfg)
+    _WORKER = EpisodeWorker(cfg)  # ahabench.pool has limited the threads already
 
 
 def run_in_pool(job: EpisodeJob) -> EpisodeRecord:

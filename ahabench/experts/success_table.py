@@ -19,13 +19,9 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing as mp
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,13 +57,9 @@ ProgressFn = Callable[[SeedResult, int, int], None]  # (result, done, total)
 _ENV: dict[str, object] = {}  # this process's env, one task at a time (work items are ordered by task)
 
 
-def _init_worker() -> None:
-    # Several processes share two cores: one compute thread each, for torch and for Mesa's lavapipe.
-    for var in ("LP_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+def _run_item(item: tuple[str, list[int], str, int]) -> list[SeedResult]:
+    """Pool job: :func:`run_seeds` on one (task, seeds, setting, lookahead) item."""
+    return run_seeds(*item)
 
 
 def _task_env(task: str):
@@ -195,26 +187,16 @@ def measure_expert_success(tasks: list[str], seeds: Iterable[int] = range(100), 
             for old in list(_ENV):
                 _ENV.pop(old).close()
     else:
-        ctx = mp.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
-            # Submit lazily (at most 2 items per worker in flight) so workers walk the tasks in order.
-            pending: dict = {}
-            queue = list(items)
-            while queue or pending:
-                while queue and len(pending) < 2 * workers:
-                    task, chunk = queue.pop(0)
-                    pending[pool.submit(run_seeds, task, chunk, setting, lookahead)] = (task, chunk)
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    task, chunk = pending.pop(fut)
-                    try:
-                        batch = fut.result()
-                    except BrokenProcessPool:
-                        raise
-                    except Exception as e:  # noqa: BLE001 - e.g. the env failed to build: failed episodes
-                        logger.error("%s seeds %s: worker raised %s: %s", task, chunk, type(e).__name__, e)
-                        batch = [SeedResult(task, s, False, 0, 0.0, f"{type(e).__name__}: {e}") for s in chunk]
-                    collect(batch)
+        from ahabench.pool import run_jobs
+
+        def failed(item: tuple[str, list[int], str, int], e: BaseException) -> None:
+            # e.g. the env failed to build, or the worker died: the item's episodes are failures, with the reason
+            task, chunk = item[0], item[1]
+            logger.error("%s seeds %s: worker raised %s: %s", task, chunk, type(e).__name__, e)
+            collect([SeedResult(task, s, False, 0, 0.0, f"{type(e).__name__}: {e}") for s in chunk])
+
+        run_jobs(_run_item, [(task, chunk, setting, lookahead) for task, chunk in items], workers,
+                 lambda _item, batch: collect(batch), on_error=failed, on_lost=failed)
     for t in tasks:
         check_unchanged(t)
     df = summarize(results, setting, hashes)
