@@ -151,3 +151,35 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
     res = run_bench(out, None if tasks is None else task_names(tasks), models=models, run_tasks=run_tasks,
                     measured_eval=measured, train=train, progress=lambda msg: err_console.print(msg))
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))
+
+
+@app.command("expert-table")
+@_friendly
+def expert_table_cmd(tasks: Annotated[str, typer.Argument(help="'every' (all suites), 'stale' (rows whose task code changed since they were measured, and missing rows), or a task selector.")] = "every",
+                     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds 0..N-1 per task.")] = 100,
+                     workers: WorkersOpt = 2, setting: SettingOpt = "clean",
+                     out: Annotated[Path | None, typer.Option("--out", "-o", help="Table to merge the rows into (default: the committed tasks/expert_success.csv).")] = None) -> None:
+    """Measure each task's scripted-expert success (physics only) and merge the rows into the expert-success table;
+    exit 1 when a task is below the 95% bar."""
+    from ahabench.experts.success_table import DEFAULT_TABLE, THRESHOLD, below_threshold, measure_table, tasks_to_measure
+
+    table = out or DEFAULT_TABLE
+    names = tasks_to_measure(tasks, table, setting)
+    if not names:
+        console.print(f"{table}: every row matches its task's code")
+        return
+    with _progress_ctx() as bar:
+        bid = bar.add_task("expert episodes", total=len(names) * seeds, status="")
+
+        def on_row(r: Any) -> None:
+            flag = "" if r.success_rate >= THRESHOLD else "  [red]below 95%[/red]"
+            err_console.print(f"{r.task}: {r.successes}/{r.seeds} ({100 * r.success_rate:.0f}%){flag}")
+
+        df = measure_table(names, seeds, workers, setting, table, lambda r, done, total: bar.update(bid, completed=done,
+                           status=f"{r.task} seed {r.seed}"), on_row)
+    t = _table(f"expert success ({setting}, seeds 0..{seeds - 1}) -> {table}", ("task", "success", "mean steps", "errors"))
+    for r in df.itertuples():
+        t.add_row(r.task, f"{r.successes}/{r.seeds} ({100 * r.success_rate:.0f}%)", f"{r.mean_expert_steps:.0f}", str(r.errors))
+    _show(t)
+    if not below_threshold(df).empty:
+        raise typer.Exit(1)

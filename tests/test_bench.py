@@ -135,7 +135,7 @@ def _committed_table():
 
 def test_committed_expert_table_covers_every_task():
     """Every registered task has a row measured over seeds 0-99 (regenerate missing rows with
-    ``python -m ahabench.experts.success_table TASKS``)."""
+    ``ahabench expert-table TASKS``)."""
     clean, registered = _committed_table()
     missing = [t for t in registered if t not in clean.index]
     assert not missing, f"tasks without a measured expert success: {missing}"

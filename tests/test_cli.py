@@ -170,3 +170,20 @@ def test_camera_option_parsing():
     for bad in ("240", "240x", "ax320", "4x4"):
         with pytest.raises(UsageError, match=bad):
             parse_camera(bad)
+
+
+def test_expert_table_command_measures_and_merges_rows(tmp_path):
+    import csv
+
+    out = tmp_path / "table.csv"
+    res = runner.invoke(app, ["expert-table", "click_bell", "--seeds", "2", "-w", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["task"], r["seeds"], r["successes"]) for r in rows] == [("click_bell", "2", "2")] and rows[0]["code_hash"]
+    from ahabench.experts.success_table import tasks_to_measure
+    from ahabench.task_registry import suites
+
+    stale = tasks_to_measure("stale", out)  # click_bell's row is current; every other task has none yet
+    assert "click_bell" not in stale and len(stale) == sum(len(s) for s in suites().values()) - 1
+    bad = runner.invoke(app, ["expert-table", "no_such_task", "-o", str(out)])
+    assert bad.exit_code == 2 and "no_such_task" in bad.output

@@ -14,7 +14,7 @@ TABLE = Path(__file__).resolve().parents[1] / "tasks" / "expert_success.csv"
 def test_committed_expert_table_matches_the_task_code():
     """Every row was measured on the code its task has now (code hash: every repository file the task and its
     expert import). A change to any of them without measuring again fails here; re-measure the stale rows with
-    ``python -m ahabench.experts.success_table stale`` (100 seeds, 2 workers)."""
+    ``ahabench expert-table stale`` (100 seeds, 2 workers)."""
     registered = [t for s in suites().values() for t in s]
     rows = read_table(TABLE)
     rows = rows[(rows.setting == "clean") & rows.task.isin(registered)]

@@ -11,8 +11,8 @@ Every row records ``code_hash``: :func:`ahabench.codehash.task_code_hash` of the
 repository file the task and its expert import). :func:`stale_rows` lists the rows whose task code has changed
 since; the test suite fails on any, so the table cannot silently outlive the code it describes.
 
-Run as ``python -m ahabench.experts.success_table [TASKS]`` (``TASKS``: a selector as ``resolve_tasks``
-takes it, default every task of every suite).
+Run as ``ahabench expert-table [TASKS|every|stale]`` (:func:`measure_table`; ``stale``: only the rows whose
+task code changed since they were measured).
 """
 
 from __future__ import annotations
@@ -262,51 +262,31 @@ def below_threshold(df: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFr
     return df[df["success_rate"] < threshold]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ahabench.experts.success_table [TASKS|every|stale] [--seeds N] [--workers W] [--out PATH]``."""
-    import argparse
-
+def tasks_to_measure(selector: str, table: Path = DEFAULT_TABLE, setting: str = "clean") -> list[str]:
+    """``every``: every task of every suite; ``stale``: the tasks whose row is missing or was measured on other
+    code than today's; otherwise a task selector (``all``, a suite, comma-separated names)."""
     from ahabench.task_registry import resolve_tasks, suites
 
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("tasks", nargs="?", default="every",
-                    help="task selector ('every': all suites; 'stale': the rows whose task code changed since)")
-    ap.add_argument("--seeds", type=int, default=100)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--setting", default="clean")
-    ap.add_argument("--out", type=Path, default=DEFAULT_TABLE)
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if args.tasks == "every":
-        tasks = [t for s in suites().values() for t in s]
-    elif args.tasks == "stale":
-        table = read_table(args.out) if args.out.exists() else pd.DataFrame(columns=COLUMNS)
-        stale = stale_rows(table[table["setting"] == args.setting])
-        missing = [t for s in suites().values() for t in s if t not in set(table["task"])]
-        tasks = list(dict.fromkeys(list(stale["task"]) + missing))
-        if not tasks:
-            print(f"{args.out}: every row matches its task's code")
-            return 0
-    else:
-        tasks = resolve_tasks(args.tasks)
+    every = [t for s in suites().values() for t in s]
+    if selector == "every":
+        return every
+    if selector == "stale":
+        df = read_table(table) if Path(table).exists() else pd.DataFrame(columns=COLUMNS)
+        stale = stale_rows(df[df["setting"] == setting])
+        missing = [t for t in every if t not in set(df["task"])]
+        return list(dict.fromkeys(list(stale["task"]) + missing))
+    return resolve_tasks(selector)
+
+
+def measure_table(tasks: list[str], seeds: int = 100, workers: int = 2, setting: str = "clean",
+                  out: Path = DEFAULT_TABLE, progress: ProgressFn | None = None,
+                  on_row: Callable[[pd.Series], None] | None = None) -> pd.DataFrame:
+    """Measure ``tasks`` on seeds 0..``seeds``-1 and merge each task's row into ``out`` as soon as it is done
+    (an interrupted run keeps the rows it finished). ``ahabench expert-table`` is this, with progress."""
 
     def on_task(row: pd.DataFrame) -> None:
-        write_table(row, args.out)
-        r = row.iloc[0]
-        flag = "" if r.success_rate >= THRESHOLD else "   <-- BELOW 95%"
-        logger.info("%s: %d/%d (%.0f%%)%s", r.task, r.successes, r.seeds, 100 * r.success_rate, flag)
+        write_table(row, out)
+        if on_row is not None:
+            on_row(row.iloc[0])
 
-    def progress(r: SeedResult, done: int, total: int) -> None:
-        if not r.success:
-            logger.info("%s seed %d failed after %d steps %s", r.task, r.seed, r.steps, r.error)
-        if done % 25 == 0 or done == total:
-            logger.info("%d/%d episodes", done, total)
-
-    df = measure_expert_success(tasks, range(args.seeds), args.workers, progress, setting=args.setting,
-                                on_task=on_task)
-    print(df.to_string(index=False))
-    return 0 if below_threshold(df).empty else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return measure_expert_success(tasks, range(seeds), workers, progress, setting=setting, on_task=on_task)
