@@ -149,3 +149,27 @@ def test_unknown_policy_names_the_known_ones():
 def test_source_files_stay_under_the_size_limit():
     long = {str(p.relative_to(ROOT)): n for p in _modules().values() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_a_policy_from_another_installed_package_is_found(tmp_path, monkeypatch):
+    """What `pip install` of a plugin leaves on sys.path: a module and a dist-info with the entry point."""
+    import sys
+
+    from ahabench.policy_registry import _POLICIES, make_policy, policy_names
+
+    (tmp_path / "my_plugin.py").write_text(
+        "from ahabench.policy_registry import register_policy\n"
+        "from policies.hold import HoldPolicy\n"
+        "@register_policy('my-hold', 'a plugin policy')\n"
+        "def make(**kw):\n    return HoldPolicy(**kw)\n")
+    info = tmp_path / "my_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ahabench.policies]\nmy-hold = my_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert "my-hold" in policy_names() and "my_plugin" not in sys.modules  # listed without importing it
+        assert make_policy("my-hold", chunk_len=4, execute_len=2).spec.chunk_len == 4
+    finally:
+        _POLICIES.pop("my-hold", None)
+        sys.modules.pop("my_plugin", None)
