@@ -1,4 +1,4 @@
-"""Checks every RoboTwin task file's tests share (seeded resets, instructions), kept in one place."""
+"""Helpers the RoboTwin task tests share (object poses, instruction templates, seeded resets), kept in one place."""
 
 from __future__ import annotations
 
@@ -30,21 +30,3 @@ def check_reset_is_deterministic(env) -> np.ndarray:
     assert env.reset(11, unseen_instructions=False).instruction in instructions(env, seen=True)
     assert env.reset(11).instruction in instructions(env, seen=False)
     return pa
-
-
-def check_expert_succeeds(env) -> None:
-    """The scripted expert solves seed 0 (clean) within the step limit, and seed 1 (randomized) with its
-    64-action lookahead (the setting where the scene can make a blind plan miss)."""
-    from ahabench.experts.evaluate import expert_episode
-
-    ok, steps = expert_episode(env, 0)
-    assert ok and steps <= env.spec.max_steps
-    ok, _ = expert_episode(env, 1, setting="randomized", lookahead=64)
-    assert ok
-
-
-def check_holding_still_does_not_succeed(env, steps: int | None = None) -> None:
-    """Holding the start pose for the task's whole step limit (or ``steps``) never succeeds."""
-    env.reset(3)
-    for _ in range(env.spec.max_steps if steps is None else steps):
-        assert not env.step(env.hold_action())["success"]
