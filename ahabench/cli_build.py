@@ -35,7 +35,11 @@ def collect_cmd(tasks: TasksOpt = "all", episodes: EpisodesOpt = 50, setting: Se
                 action_noise: Annotated[float, typer.Option(
                     "--action-noise", min=0.0,
                     help="DART: execute the arm targets plus correlated noise of this std (rad); the clean targets "
-                         "are recorded.")] = 0.0) -> None:
+                         "are recorded.")] = 0.0,
+                first_seed: Annotated[int, typer.Option(
+                    "--first-seed", min=0,
+                    help="Search seeds upward from this one (default 0): a held-out set away from the training "
+                         "demos' seeds.")] = 0) -> None:
     """Collect scripted-expert demos (thin wrapper over ahabench.data.collect.collect_demos)."""
     from ahabench import api
 
@@ -48,7 +52,7 @@ def collect_cmd(tasks: TasksOpt = "all", episodes: EpisodesOpt = 50, setting: Se
             bar.update(ids[ev.task], completed=ev.done, status=f"seed {ev.seed} {'kept' if ev.success else 'skipped'}")
 
         res = api.collect(tasks, episodes, setting, out, progress=on_event, workers=workers, action_noise=action_noise,
-                          **parse_camera(camera))
+                          first_seed=first_seed, **parse_camera(camera))
     console.print(f"{res.total_kept} demos in {out}")
 
 

@@ -215,3 +215,15 @@ def test_noise_level_mismatch_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="action_noise"):
         collect_demos([task], episodes=2, setting="clean", out=tmp_path, action_noise=0.01)
     assert load_meta(tmp_path, task)["action_noise"] == 0.0 and len(load_meta(tmp_path, task)["episodes"]) == 1
+
+
+def test_first_seed_starts_a_held_out_set(tmp_path: Path):
+    task = register_fake_task()
+    collect_demos([task], episodes=2, setting="clean", out=tmp_path, first_seed=30)
+    meta = load_meta(tmp_path, task)
+    assert [e["episode_seed"] for e in meta["episodes"]] == [30, 32]  # 31 % 3 == 1: the expert gives up
+    assert meta["first_seed"] == 30 and meta["failed_seeds"] == [31]
+    with pytest.raises(ValueError, match="start at seed 30"):
+        collect_demos([task], episodes=3, setting="clean", out=tmp_path)
+    with pytest.raises(ValueError, match="first_seed"):
+        collect_demos([task], episodes=1, setting="clean", out=tmp_path / "x", first_seed=-1)

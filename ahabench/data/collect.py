@@ -1,6 +1,6 @@
 """Expert demo collection, following RoboTwin's protocol.
 
-For each task: search seeds upward from 0 (continuing after the last seed a previous run tried), run the
+For each task: search seeds upward from 0, or from ``first_seed`` (continuing after the last seed a previous run tried), run the
 task's scripted expert closed-loop (one action pulled, one step taken), and keep the episode only if the
 expert succeeds. Each step records the joint state and the action; the cameras are rendered only every
 ``frame_every`` steps (see :mod:`ahabench.data.format` for why and for the file layout). The episode ends
@@ -211,6 +211,7 @@ def collect_task(
     camera_hw: tuple[int, int] = (64, 80),
     progress: Callable[[CollectEvent], None] | None = None,
     action_noise: float = 0.0,
+    first_seed: int = 0,
 ) -> TaskCollectStats:
     """Collect demos of one task until ``episodes`` successful ones are on disk (``action_noise``: DART, rad)."""
     from ahabench.task_registry import make_task_env, task_spec
@@ -221,9 +222,10 @@ def collect_task(
     header = {
         "env_info": {"env_id": spec.env_id, "env_kwargs": {"camera_hw": list(camera_hw)}, "max_episode_steps": spec.max_steps},
         "source_type": "motionplanning",
-        "source_desc": "ahabench scripted expert, seeds searched upward from 0, successes only"
+        "source_desc": f"ahabench scripted expert, seeds searched upward from {first_seed}, successes only"
         + (f"; arm joints executed with DART noise (OU, std {action_noise} rad), clean targets recorded" if action_noise else ""),
         "action_noise": float(action_noise),
+        "first_seed": int(first_seed),
         "task": task,
         "setting": setting,
         "control_mode": "pd_joint_pos",
@@ -301,18 +303,21 @@ def collect_demos(
     workers: int = 1,
     progress: Callable[[CollectEvent], None] | None = None,
     action_noise: float = 0.0,
+    first_seed: int = 0,
 ) -> CollectSummary:
     """Collect ``episodes`` successful expert demos per task into ``out`` (resumable; see module docstring)."""
     if setting not in ("clean", "randomized"):
         raise ValueError(f"unknown setting {setting!r}; expected 'clean' or 'randomized'")
     if episodes < 0:
         raise ValueError(f"episodes must be >= 0, got {episodes}")
+    if first_seed < 0:
+        raise ValueError(f"first_seed must be >= 0, got {first_seed}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     jobs = [
         dict(task=t, episodes=episodes, setting=setting, out=out, frame_every=frame_every, camera_hw=tuple(camera_hw),
-             action_noise=action_noise)
+             action_noise=action_noise, first_seed=first_seed)
         for t in tasks
     ]
     results: dict[str, TaskCollectStats] = {}

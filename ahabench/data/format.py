@@ -18,7 +18,8 @@ the other steps would only cost time.
 env from ``env_info`` and reset each episode from ``reset_kwargs`` and replay ``actions``::
 
     {"env_info": {"env_id", "env_kwargs", "max_episode_steps"}, "source_type": "motionplanning",
-     "source_desc", "task", "setting", "control_mode", "frame_every", "camera_hw", "next_seed",
+     "source_desc", "task", "setting", "control_mode", "frame_every", "camera_hw", "action_noise", "first_seed",
+     "next_seed",
      "failed_seeds": [...],
      "episodes": [{"episode_id", "episode_seed", "reset_kwargs": {"seed", "options": {"setting", "unseen_instructions"}},
                    "control_mode", "elapsed_steps", "instruction", "setting", "success", "action_dim",
@@ -112,11 +113,16 @@ class DemoWriter:
         self.h5_path, self.json_path = paths(self.out, task)
         meta = load_meta(self.out, task)
         if meta is None:
-            meta = {"format_version": FORMAT_VERSION, **header, "next_seed": 0, "failed_seeds": [], "episodes": []}
+            # A folder's seeds start at its header's first_seed (0 unless asked: a held-out set away from training)
+            meta = {"format_version": FORMAT_VERSION, **header, "next_seed": int(header.get("first_seed", 0)),
+                    "failed_seeds": [], "episodes": []}
         else:
             for key in ("setting", "frame_every"):
                 if key in header and meta.get(key) != header[key]:
                     raise ValueError(f"{self.json_path}: existing demos have {key}={meta.get(key)!r}, asked for {header[key]!r}")
+            if int(meta.get("first_seed", 0)) != int(header.get("first_seed", 0)):  # folders from before: 0
+                raise ValueError(f"{self.json_path}: existing demos start at seed {meta.get('first_seed', 0)}, asked for "
+                                 f"{header.get('first_seed', 0)}: collect into another folder")
             # Demos from before DART collection existed are clean (no noise key): one folder, one noise level.
             if float(meta.get("action_noise", 0.0)) != float(header.get("action_noise", 0.0)):
                 raise ValueError(f"{self.json_path}: existing demos have action_noise={meta.get('action_noise', 0.0)!r}, "
