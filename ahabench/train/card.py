@@ -126,6 +126,11 @@ def write_model_card(run_dir: Path, notes: str = "") -> Path:
         ("tokenizer (VAE)", _loss_line("tokenizer", logs["tokenizer"], ("vae_rec",))),
         ("WAM stage", _loss_line("wam", logs["wam"], ("loss_action", "loss_video"))),
     ]
+    gates = sorted((k for k in (logs["wam"][-1] if logs["wam"] else {}) if k.startswith("ovcr_gate_") and k[10:].isdigit()),
+                   key=lambda k: int(k[10:]))
+    if gates:  # how much OVCR's update reaches each executor layer: sigmoid(gamma), 0 = OVCR off
+        last = logs["wam"][-1]
+        rows.append(("OVCR gates per layer (last step)", ", ".join(f"{last[k]:.3f}" for k in gates)))
     if logs["flash"]:
         rows.append(("Flash distillation (2-step sampler)", _loss_line("flash", logs["flash"], ())))
     rows.append(("sampler steps at inference", str(config.get("sample_steps", model.get("sample_steps")))))
