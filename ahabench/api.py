@@ -313,11 +313,19 @@ def open_loop(policy: str, data: str | Path, tasks: str | Sequence[str] = "all",
     return rows
 
 
-def curves(runs: Sequence[str | Path], out: str | Path = "runs/curves", smooth: int = 5) -> list[Path]:
-    """Learning curves of training dirs / checkpoint folders (delegates to ahabench.report.learning)."""
+def curves(runs: Sequence[str | Path], out: str | Path = "runs/curves", smooth: int = 5,
+           evals: Sequence[str | Path] = ()) -> list[Path]:
+    """Learning curves of training dirs / checkpoint folders (delegates to ahabench.report.learning); with
+    ``evals`` (eval run dirs of a campaign's checkpoints), also closed-loop success against training steps
+    (ahabench.report.success_curve)."""
     from ahabench.report.learning import run_labels, write_curves
 
-    return write_curves(run_labels([Path(r) for r in runs]), Path(out), smooth)
+    files = write_curves(run_labels([Path(r) for r in runs]), Path(out), smooth) if runs else []
+    if evals:
+        from ahabench.report.success_curve import write_success_vs_steps
+
+        files += write_success_vs_steps([Path(e) for e in evals], Path(out))
+    return files
 
 
 __all__ = ["task_names", "eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",

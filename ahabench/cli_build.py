@@ -128,13 +128,18 @@ def openloop_cmd(policy: PolicyOpt,
 
 @app.command("curves")
 @_friendly
-def curves_cmd(runs: Annotated[list[Path], typer.Argument(help="Training dirs (ahabench train --out) or checkpoint folders.")],
+def curves_cmd(runs: Annotated[list[Path] | None, typer.Argument(help="Training dirs (ahabench train --out) or checkpoint folders.")] = None,
                out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("runs/curves"),
-               smooth: Annotated[int, typer.Option("--smooth", min=1, help="Trailing mean over this many logged points (plot only).")] = 5) -> None:
-    """Learning curves: loss tables (csv) and a plot per training stage (png)."""
+               smooth: Annotated[int, typer.Option("--smooth", min=1, help="Trailing mean over this many logged points (plot only).")] = 5,
+               evals: Annotated[list[Path] | None, typer.Option("--eval", help="Eval run dir of a campaign checkpoint (repeatable): success_vs_steps.csv/png.")] = None) -> None:
+    """Learning curves: loss tables (csv) and a plot per training stage (png); with --eval, closed-loop success
+    against training steps."""
     from ahabench import api
+    from ahabench.cli_args import UsageError
 
-    files = api.curves(runs, out, smooth=smooth)
+    if not runs and not evals:
+        raise UsageError("give training dirs or checkpoint folders, or --eval runs")
+    files = api.curves(runs or [], out, smooth=smooth, evals=evals or [])
     console.print("written: " + ", ".join(map(str, files)))
 
 

@@ -1,6 +1,7 @@
 """Learning-curve report: reading training dirs and checkpoint folders, the summary, the plot, the CLI."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -46,3 +47,38 @@ def test_cli_writes_tables_and_plot(tmp_path):
     assert set(pd.read_csv(tmp_path / "out" / "learning_summary.csv").stage) == {"wam", "flash"}
     bad = CliRunner().invoke(app, ["curves", str(tmp_path / "nope")])
     assert bad.exit_code == 2 and "nope" in bad.output
+
+
+def _eval_run(root: Path, name: str, step: int, successes: list[bool], seeds=(5000, 5001), phases=None) -> Path:
+    from ahabench.engine.io import write_manifest, write_sorted_episodes
+    from test_report import rec
+
+    ck = root / f"ck{step}"
+    ck.mkdir()
+    cfg = {"step": step, "data": "runs/demos", **({"data_phases": phases} if phases else {})}
+    (ck / "config.json").write_text(json.dumps(cfg))
+    run = root / name
+    run.mkdir()
+    write_manifest(run, {"policy": "aha-wam", "mode": "async", "profile": "p", "setting": "clean",
+                         "policy_kwargs": {"checkpoint": str(ck)}}, {"t": list(seeds)})
+    recs = [rec(t, s, success=ok, policy="aha-wam") for (t, s), ok in zip([("a", seeds[0]), ("b", seeds[1])], successes)]
+    write_sorted_episodes(run / "episodes.jsonl", recs)
+    return run
+
+
+def test_success_against_steps_reads_eval_runs_and_their_checkpoints(tmp_path):
+    from ahabench.report.success_curve import success_vs_steps
+
+    phases = [{"data": ["runs/demos"], "from_step": 0}, {"data": ["runs/demos", "runs/dart"], "from_step": 100}]
+    late = _eval_run(tmp_path, "late", 300, [True, False], phases=phases)
+    early = _eval_run(tmp_path, "early", 50, [False, False])
+    df = success_vs_steps([late, early])
+    assert df["step"].tolist() == [50, 300] and df["successes"].tolist() == [0, 1]
+    assert df["phase"].tolist() == [0, 1] and df["data"].tolist() == ["runs/demos", "runs/demos+runs/dart"]
+    assert df["tasks_above_0"].tolist() == [0, 1] and df["success_rate"].tolist() == [0.0, 0.5]
+    other = _eval_run(tmp_path, "other", 400, [True, True], seeds=(7, 8))
+    with pytest.raises(ValueError, match="other seeds"):
+        success_vs_steps([late, other])
+    res = CliRunner().invoke(app, ["curves", "--eval", str(early), "--eval", str(late), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "success_vs_steps.png").stat().st_size > 1000
