@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ahabench.engine.io import EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest, write_sorted_episodes
-from ahabench.engine.workers import EpisodeJob, EpisodeWorker, crash_record, init_pool_worker, run_in_pool
+from ahabench.engine.workers import EpisodeJob, EpisodeWorker, WorkerConfig, crash_record, init_pool_worker, run_in_pool
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE, LATENCY_KINDS
 from ahabench.pool import limit_threads, run_jobs
 from ahabench.records import EpisodeRecord
@@ -171,10 +171,12 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
     if have:
         log.info("resuming %s: %d episodes recorded, %d to run", out, len(have & wanted), len(jobs))
 
-    worker_cfg = dict(cfg_dict)
-    worker_cfg["video_dir"] = str(out / "videos") if cfg.video else None
-    worker_cfg["run_dir"] = str(out)  # where workers keep each episode's timeline: reports draw it, never re-run
-    worker_cfg["latency_names"] = {"profile": latency.name, "latency": latency.kind}
+    worker_cfg = WorkerConfig(
+        policy=cfg.policy, mode=cfg.mode, setting=cfg.setting, profile=cfg.profile, latency=cfg.latency,
+        profile_name=latency.name, latency_kind=latency.kind, run_dir=str(out), device=cfg.device,
+        latency_scale=cfg.latency_scale, fixed_ms=cfg.fixed_ms, two_devices=cfg.two_devices,
+        stop_on_success=cfg.stop_on_success, video_dir=str(out / "videos") if cfg.video else None,
+        policy_kwargs=dict(cfg.policy_kwargs), env_kwargs=dict(cfg.env_kwargs), imports=tuple(cfg.imports))
     task_total = {t: len(seeds[t]) for t in cfg.tasks}
     task_done = {t: sum(1 for r in records if r.task == t and (r.task, r.seed) in wanted) for t in cfg.tasks}
     task_succ = {t: sum(1 for r in records if r.task == t and r.success_once and (r.task, r.seed) in wanted)
@@ -202,7 +204,7 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
     return RunResult(out, cfg, records, rows, seeds)
 
 
-def _run_inline(cfg: dict[str, Any], jobs: list[EpisodeJob], finish: Callable[[EpisodeRecord], None]) -> None:
+def _run_inline(cfg: WorkerConfig, jobs: list[EpisodeJob], finish: Callable[[EpisodeRecord], None]) -> None:
     # Same thread budget as a pool worker: torch's default (one thread per core) oversubscribes the CPU as soon
     # as anything else runs, and made a tiny-model episode ~20x slower in a measured case.
     limit_threads()
@@ -214,14 +216,13 @@ def _run_inline(cfg: dict[str, Any], jobs: list[EpisodeJob], finish: Callable[[E
         worker.close()
 
 
-def _run_pool(cfg: dict[str, Any], jobs: list[EpisodeJob], n: int,
+def _run_pool(cfg: WorkerConfig, jobs: list[EpisodeJob], n: int,
               finish: Callable[[EpisodeRecord], None]) -> None:
     """Episodes spread over ``n`` worker processes (:mod:`ahabench.pool`); one whose worker died is recorded
     as a crash and the others still run."""
 
     def lost(job: EpisodeJob, _exc: BaseException) -> None:
-        finish(crash_record(cfg, job.task, job.seed, cfg["mode"], RuntimeError("the worker process died during this episode"),
-                            **cfg.get("latency_names", {})))
+        finish(crash_record(cfg, job.task, job.seed, RuntimeError("the worker process died during this episode")))
 
     run_jobs(run_in_pool, jobs, n, lambda _job, rec: finish(rec), on_lost=lost, initializer=init_pool_worker,
              initargs=(cfg,))

@@ -11,7 +11,7 @@ import importlib
 import logging
 import random
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,32 @@ import numpy as np
 from ahabench.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to run a run's episodes (frozen, picklable: it crosses to pool processes as is).
+
+    mode: resolved (never None); profile_name / latency_kind: the latency model's own names, for records;
+    run_dir: where each episode's timeline is kept; video_dir: where MP4s go (None: no video)."""
+
+    policy: str
+    mode: str
+    setting: str
+    profile: str
+    latency: str
+    profile_name: str
+    latency_kind: str
+    run_dir: str
+    device: str | None = None
+    latency_scale: float = 1.0
+    fixed_ms: float | None = None
+    two_devices: bool = False
+    stop_on_success: bool = True
+    video_dir: str | None = None
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,30 +67,29 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def crash_record(cfg: dict[str, Any], task: str, seed: int, mode: str, exc: BaseException,
-                 profile: str | None = None, latency: str | None = None) -> EpisodeRecord:
+def crash_record(cfg: WorkerConfig, task: str, seed: int, exc: BaseException) -> EpisodeRecord:
     """The record of an episode that raised: a failure, flagged ``error_kind='crash'``."""
     tb = traceback.extract_tb(exc.__traceback__)
     where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
     return EpisodeRecord(
-        task=task, setting=cfg["setting"], seed=seed, policy=cfg["policy"], mode=mode,
-        profile=profile or str(cfg["profile"]), latency=latency or cfg["latency"], success_once=False, success_at_end=False,
+        task=task, setting=cfg.setting, seed=seed, policy=cfg.policy, mode=cfg.mode,
+        profile=cfg.profile_name, latency=cfg.latency_kind, success_once=False, success_at_end=False,
         t_success_s=None, sim_time_s=0.0, ticks=0, n_chunks=0, n_prefills=0, chunk_ms_mean=None,
         chunk_ms_p50=None, chunk_ms_p95=None, chunk_ms_p99=None, prefill_ms_mean=None, prefill_ms_p50=None,
         prefill_ms_p95=None, chunk_hz=None, achieved_chunk_rate=None, reaction_ms_p50=None,
         reaction_ms_p95=None, stale_ratio=0.0, hold_ratio=0.0, context_age_ms_p50=None,
         context_age_ms_max=None, actions_produced=0, actions_stale=0, ticks_held=0, frames_rendered=0,
         frames_consumed=0, error=f"{type(exc).__name__}: {exc}", error_kind="crash",
-        reproducible=cfg["latency"] != "measured", extra={"where": where},
+        reproducible=cfg.latency != "measured", extra={"where": where},
     )
 
 
 class EpisodeWorker:
-    """Runs episodes of one run configuration (a plain dict, so it pickles to worker processes)."""
+    """Runs episodes of one run configuration."""
 
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: WorkerConfig):
         self.cfg = cfg
-        for mod in cfg.get("imports", ()):
+        for mod in cfg.imports:
             importlib.import_module(mod)  # user plugins that register tasks / policies
         self._task: str | None = None
         self._env: Any = None
@@ -75,7 +100,7 @@ class EpisodeWorker:
             self._close_env()
             from ahabench.task_registry import make_task_env
 
-            self._env = make_task_env(task, **self.cfg.get("env_kwargs", {}))
+            self._env = make_task_env(task, **self.cfg.env_kwargs)
             self._task = task
         return self._env
 
@@ -83,7 +108,7 @@ class EpisodeWorker:
         if self._policy is None:
             from ahabench.policy_registry import make_policy
 
-            self._policy = make_policy(self.cfg["policy"], **self.cfg.get("policy_kwargs", {}))
+            self._policy = make_policy(self.cfg.policy, **self.cfg.policy_kwargs)
         return self._policy
 
     def _close_env(self) -> None:
@@ -99,50 +124,47 @@ class EpisodeWorker:
 
     def run(self, job: EpisodeJob, record_timeline: bool = False) -> tuple[EpisodeRecord, Any]:
         cfg = self.cfg
-        mode = cfg["mode"]
-        names = cfg.get("latency_names") or {"profile": str(cfg["profile"]), "latency": cfg["latency"]}
         try:
             from ahabench.engine.episode import run_episode
             from ahabench.latency import make_latency_model
 
             # Latency models are stateless per call (draws keyed on seed, call, index): a fresh one per
             # episode costs nothing and rules out any carry-over between episodes.
-            latency = make_latency_model(cfg["latency"], cfg["profile"], device=cfg.get("device"),
-                                         scale=cfg.get("latency_scale", 1.0), fixed_ms=cfg.get("fixed_ms"))
-            names = {"profile": latency.name, "latency": latency.kind}
+            latency = make_latency_model(cfg.latency, cfg.profile, device=cfg.device, scale=cfg.latency_scale,
+                                         fixed_ms=cfg.fixed_ms)
             env = self._get_env(job.task)
             policy = self._get_policy()
             recorder = None
-            if cfg.get("video_dir"):
+            if cfg.video_dir:
                 from ahabench.engine.io import FrameRecorder
 
                 env = recorder = FrameRecorder(env)
             seed_everything(job.seed)
-            # run_episode binds the env to privileged policies (the expert) and to those only.
-            run_dir = cfg.get("run_dir")  # set by the engine: every episode's timeline is kept beside its record
-            rec, timeline = run_episode(env, policy, seed=job.seed, setting=cfg["setting"], mode=mode,
-                                        latency=latency, two_devices=cfg.get("two_devices", False),
-                                        stop_on_success=cfg.get("stop_on_success", True),
-                                        record_timeline=record_timeline or bool(run_dir))
+            # run_episode binds the env to privileged policies (the expert) and to those only. Every episode's
+            # timeline is kept beside its record (cfg.run_dir).
+            rec, timeline = run_episode(env, policy, seed=job.seed, setting=cfg.setting, mode=cfg.mode,
+                                        latency=latency, two_devices=cfg.two_devices,
+                                        stop_on_success=cfg.stop_on_success,
+                                        record_timeline=record_timeline or bool(cfg.run_dir))
             if recorder is not None:
-                recorder.save(Path(cfg["video_dir"]) / f"{job.task}_seed{job.seed}.mp4")
-            if run_dir and timeline is not None:
+                recorder.save(Path(cfg.video_dir) / f"{job.task}_seed{job.seed}.mp4")
+            if cfg.run_dir and timeline is not None:
                 from ahabench.engine.io import write_timeline
 
-                write_timeline(Path(run_dir), job.task, job.seed, timeline)
+                write_timeline(Path(cfg.run_dir), job.task, job.seed, timeline)
             return rec, timeline
         except Exception as e:  # crash isolation: record it, rebuild env and policy, keep going
             log.warning("episode %s seed %d crashed: %s", job.task, job.seed, e, exc_info=True)
             self._close_env()
             self._policy = None
-            return crash_record(cfg, job.task, job.seed, mode, e, **names), None
+            return crash_record(cfg, job.task, job.seed, e), None
 
 
 # ---- process-pool plumbing: one worker object per pool process ----
 _WORKER: EpisodeWorker | None = None
 
 
-def init_pool_worker(cfg: dict[str, Any]) -> None:
+def init_pool_worker(cfg: WorkerConfig) -> None:
     global _WORKER
     _WORKER = EpisodeWorker(cfg)  # ahabench.pool has limited the threads already
 
