@@ -59,10 +59,7 @@ def success_vs_steps(runs: Sequence[Path]) -> pd.DataFrame:
 
 
 def plot_success_vs_steps(df: pd.DataFrame, path: Path, title: str = "") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ahabench.report.plots import _save, plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for phase, part in df.groupby("phase"):
@@ -74,12 +71,7 @@ def plot_success_vs_steps(df: pd.DataFrame, path: Path, title: str = "") -> Path
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def write_success_vs_steps(runs: Sequence[Path], out: Path) -> list[Path]:
