@@ -66,6 +66,8 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
     Step counts come from the loss logs (their last step), which survive a ``--resume`` that skipped finished
     stages."""
     steps = {s: (log[-1]["step"] if log else None) for s, log in logs.items()}
+    if summary.get("wam_step"):  # a run stopped by --max-minutes saves past its last logged step
+        steps["wam"] = summary["wam_step"]
     tok, distill = steps.get("tokenizer"), steps.get("flash")
     tasks = task_selector(summary["tasks"])
     cmd = (f"ahabench train --policy {summary['policy']} --tasks {tasks} --size {summary['size']} "
@@ -77,7 +79,8 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
     recipe = (summary.get("recipe") or {}).get("name")
     if recipe and recipe != "v2":
         cmd += f" --recipe {recipe}"
-    per_task = summary.get("n_episodes", 0) // max(1, len(summary["tasks"]))
+    # the cap as given (with several demo folders the episode count is their sum, not the cap)
+    per_task = summary.get("max_episodes") or summary.get("n_episodes", 0) // max(1, len(summary["tasks"]))
     if summary.get("max_episodes"):
         cmd += f" --max-episodes {per_task}"
     threads = summary.get("threads", 1)  # summaries written before threads were recorded: those runs used 1
