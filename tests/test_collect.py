@@ -215,6 +215,8 @@ def test_noise_level_mismatch_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="action_noise"):
         collect_demos([task], episodes=2, setting="clean", out=tmp_path, action_noise=0.01)
     assert load_meta(tmp_path, task)["action_noise"] == 0.0 and len(load_meta(tmp_path, task)["episodes"]) == 1
+    with pytest.raises(ValueError, match="action_noise must be >= 0"):
+        collect_demos([task], episodes=1, setting="clean", out=tmp_path / "neg", action_noise=-0.01)
 
 
 def test_first_seed_starts_a_held_out_set(tmp_path: Path):

@@ -312,6 +312,8 @@ def collect_demos(
         raise ValueError(f"episodes must be >= 0, got {episodes}")
     if first_seed < 0:
         raise ValueError(f"first_seed must be >= 0, got {first_seed}")
+    if action_noise < 0:  # run_expert_episode treats <= 0 as clean: a negative value must not pass for one
+        raise ValueError(f"action_noise must be >= 0 rad, got {action_noise}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

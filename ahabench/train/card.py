@@ -79,10 +79,8 @@ def reproduce_command(summary: dict[str, Any], config: dict[str, Any], logs: dic
     recipe = (summary.get("recipe") or {}).get("name")
     if recipe and recipe != "v2":
         cmd += f" --recipe {recipe}"
-    # the cap as given (with several demo folders the episode count is their sum, not the cap)
-    per_task = summary.get("max_episodes") or summary.get("n_episodes", 0) // max(1, len(summary["tasks"]))
-    if summary.get("max_episodes"):
-        cmd += f" --max-episodes {per_task}"
+    if summary.get("max_episodes"):  # the cap as given: with several demo folders n_episodes is their sum
+        cmd += f" --max-episodes {summary['max_episodes']}"
     threads = summary.get("threads", 1)  # summaries written before threads were recorded: those runs used 1
     phases = data_phases(config)
     ends = [p["from_step"] for p in phases[1:]] + [steps.get("wam")]

@@ -10,7 +10,6 @@ machine path in a checkpoint).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,10 +42,12 @@ def folder_episodes(folder: Path, tasks: Sequence[str], max_episodes: int | None
 
 def folder_noise(folder: Path, tasks: Sequence[str]) -> float:
     """The DART noise the folder's demos were collected with (0.0: clean), read from its first task's meta."""
+    from ahabench.data.format import load_meta
+
     for task in tasks:
-        path = Path(folder) / f"{task}.json"
-        if path.exists():
-            return float(json.loads(path.read_text()).get("action_noise", 0.0))
+        meta = load_meta(Path(folder), task)
+        if meta is not None:
+            return float(meta.get("action_noise", 0.0))
     return 0.0
 
 
