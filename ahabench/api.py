@@ -30,8 +30,10 @@ RUNS_DIR = Path("runs")
 
 def task_names(tasks: str | Sequence[str]) -> list[str]:
     """``'all'``, a suite name, comma-separated names or a list -> task names (``KeyError`` naming an unknown one)."""
+    from ahabench.task_plugins import load_task_plugins
     from ahabench.task_registry import resolve_tasks, task_spec
 
+    load_task_plugins()
     if isinstance(tasks, str):
         return resolve_tasks(tasks)
     for t in tasks:
@@ -219,9 +221,12 @@ def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
     """Task rows: name, suite, description, arms, step and time limits, expert success (if tabulated) and
     ``expert_success_stale``: True when the task's code changed since that success was measured."""
     from ahabench.codehash import task_code_hash
+    from ahabench.task_plugins import load_task_plugins
     from ahabench.task_registry import suites, task_spec
 
-    all_suites = suites()
+    all_suites = {k: list(v) for k, v in suites().items()}
+    for name in load_task_plugins():  # installed packages' tasks, under the suite their spec names
+        all_suites.setdefault(task_spec(name).suite, []).append(name)
     if suite is not None and suite not in all_suites:
         raise KeyError(f"unknown suite {suite!r}; known suites: {', '.join(sorted(all_suites))}")
     names = list(all_suites[suite]) if suite else [t for s in all_suites for t in all_suites[s]]
@@ -328,6 +333,18 @@ def curves(runs: Sequence[str | Path], out: str | Path = "runs/curves", smooth: 
     return files
 
 
-__all__ = ["task_names", "eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
+def policy_server(policy: str, policy_kwargs: dict[str, Any] | None = None, host: str = "127.0.0.1", port: int = 8765,
+                  api_key: str | None = None) -> Any:
+    """A :class:`ahabench.serve.server.PolicyServer` bound to ``host:port`` (``port=0``: a free one), ready for
+    ``serve_forever()``; one compute thread, as an in-process evaluation has, so served actions match it."""
+    from ahabench.pool import limit_threads
+    from ahabench.serve.server import PolicyServer
+
+    limit_threads()
+    return PolicyServer(policy, policy_kwargs, host=host, port=port, api_key=api_key)
+
+
+__all__ = ["policy_server",
+           "task_names", "eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
            "collect", "train", "open_loop", "curves", "load_run", "default_out", "Comparison", "SweepResult", "RunResult",
            "RunConfig", "Progress"]

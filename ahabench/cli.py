@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ahabench.cli_args import UsageError, parse_camera, parse_floats, parse_policy_kwargs, parse_seeds
+from ahabench.cli_args import UsageError, import_all, parse_camera, parse_floats, parse_policy_kwargs, parse_seeds
 from ahabench.cli_common import (
     CameraOpt,
     CkptOpt,
@@ -94,7 +94,7 @@ def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt =
     """Evaluate a policy; writes OUT/manifest.json, episodes.jsonl, summary.csv and summary.json."""
     from ahabench import api
 
-    _import_all(imports)
+    import_all(imports)
     with _progress_ctx() as bar:
         res = api.eval_run(policy, tasks, episodes, setting, mode, profile, latency, seed, workers, out, video, resume,
                            device=device, latency_scale=latency_scale, fixed_ms=fixed_ms, seeds=parse_seeds(seeds, tasks),
@@ -102,16 +102,6 @@ def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt =
                            env_kwargs=parse_camera(camera), imports=imports or (), progress=_RunProgress(bar, "eval"))
     _show(summary_table(res.summary, f"{policy} ({res.config.mode}, {setting}, {latency}: {profile})"))
     console.print(f"run written to {res.out}")
-
-
-def _import_all(imports: list[str] | None) -> None:
-    import importlib
-
-    for m in imports or ():
-        try:
-            importlib.import_module(m)
-        except ImportError as e:
-            raise UsageError(f"cannot import --import module {m!r}: {e}") from None
 
 
 @app.command("compare")
@@ -130,7 +120,7 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
     from ahabench import api
     from ahabench.report.compare import compare_json, compare_markdown
 
-    _import_all(imports)
+    import_all(imports)
     run_map: dict[str, Path] = {}
     if runs:
         if len(runs) != len(policies):
@@ -172,7 +162,7 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
 
     if (latency_scale is None) == (delays_ms is None):
         raise UsageError("give exactly one of --latency-scale or --delays-ms")
-    _import_all(imports)
+    import_all(imports)
     scales = parse_floats(latency_scale, "--latency-scale") if latency_scale else None
     delays = parse_floats(delays_ms, "--delays-ms") if delays_ms else None
     with _progress_ctx() as bar:
@@ -299,7 +289,7 @@ def profiles_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
 
 # The commands that build artefacts (collect, train, curves, bench) live in ahabench/cli_build.py; importing it
 # registers them on ``app`` (it imports cli_common, never this module).
-from ahabench import cli_build  # noqa: E402,F401
+from ahabench import cli_build, cli_serve  # noqa: E402,F401
 
 if __name__ == "__main__":
     app()

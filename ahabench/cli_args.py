@@ -14,6 +14,17 @@ class UsageError(Exception):
     """A user mistake that the CLI reports in one line with exit code 2."""
 
 
+def import_all(imports: list[str] | None) -> None:
+    """--import MODULE (repeatable): import each module (it registers extra tasks / policies)."""
+    import importlib
+
+    for m in imports or ():
+        try:
+            importlib.import_module(m)
+        except ImportError as e:
+            raise UsageError(f"cannot import --import module {m!r}: {e}") from None
+
+
 def parse_floats(text: str, what: str) -> list[float]:
     """Comma-separated numbers of the option ``what`` (e.g. --latency-scale 0.5,1,2)."""
     try:
@@ -26,8 +37,10 @@ def parse_seeds(seeds: str | None, tasks: str) -> dict[str, list[int]] | None:
     """--seeds 1,2,3 -> the same explicit seeds for every task the --tasks selector names (None: planned seeds)."""
     if seeds is None:
         return None
+    from ahabench.task_plugins import load_task_plugins
     from ahabench.task_registry import resolve_tasks
 
+    load_task_plugins()
     try:
         vals = [int(x) for x in seeds.split(",") if x.strip()]
     except ValueError:

@@ -150,15 +150,17 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
               models: Annotated[bool, typer.Option("--models/--no-models", help="Time the model calls.")] = True,
               run_tasks: Annotated[bool, typer.Option("--tasks-bench/--no-tasks-bench", help="Time the tasks.")] = True,
               measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True,
-              train: Annotated[bool, typer.Option("--train/--no-train", help="Time WAM training steps (paper vs v2 recipe).")] = True) -> None:
-    """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency; training samples/s."""
+              train: Annotated[bool, typer.Option("--train/--no-train", help="Time WAM training steps (paper vs v2 recipe).")] = True,
+              serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Time remote (ahabench serve on localhost) against in-process calls.")] = True) -> None:
+    """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency; training samples/s;
+    the round trip of a served policy."""
     # The benchmarks are a tool on top of the library API (the measured one runs api.compare), so the command
     # calls them directly: ahabench.api never imports ahabench.bench.
     from ahabench.api import task_names
     from ahabench.bench import run_bench
 
     res = run_bench(out, None if tasks is None else task_names(tasks), models=models, run_tasks=run_tasks,
-                    measured_eval=measured, train=train, progress=lambda msg: err_console.print(msg))
+                    measured_eval=measured, train=train, serve=serve, progress=lambda msg: err_console.print(msg))
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))
 
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from ahabench.cli_args import UsageError
 from ahabench.envs.camera import DEFAULT_CAMERA_HW
+from ahabench.policy import PolicyUnreachableError
 
 app = typer.Typer(name="ahabench", no_args_is_help=True, add_completion=False,
                   help="Evaluate world-action-model robot policies on a deterministic simulated clock.")
@@ -64,6 +65,11 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             err_console.print("[red]interrupted:[/red] finished episodes are saved; continue with --resume")
             raise typer.Exit(130) from None  # reported above as one line
+        except PolicyUnreachableError as e:
+            if _STATE["debug"]:
+                err_console.print_exception()
+            err_console.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None  # reported above as one line
         except (UsageError, KeyError, ValueError, FileNotFoundError, FileExistsError, yaml.YAMLError) as e:
             if _STATE["debug"]:
                 err_console.print_exception()

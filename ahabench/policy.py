@@ -20,6 +20,16 @@ from ahabench.clock.config import MODES  # re-exported: policies name their mode
 from ahabench.types import EpisodeInfo, Observation
 
 
+class BadActionError(ValueError):
+    """A policy returned an action chunk that must not reach the robot (wrong shape, NaN, out of bounds, not
+    numbers): the episode ends as a failure recorded with ``error_kind="bad_action"`` and this message."""
+
+
+class PolicyUnreachableError(ConnectionError):
+    """A policy that runs elsewhere (a policy server) cannot be reached: the run stops with this message, and
+    the episodes recorded before it are kept (continue with --resume)."""
+
+
 @dataclass(frozen=True)
 class CallCost:
     """Work of one call, for the roofline latency model: floating-point ops and bytes moved."""
@@ -87,6 +97,10 @@ class Policy(abc.ABC):
     def cost(self, call: str) -> CallCost:
         """FLOPs and bytes of one call, for the roofline latency model."""
         raise NotImplementedError(f"policy {self.spec.name!r} gives no roofline cost for call {call!r}")
+
+    def close(self) -> None:  # noqa: B027 - an optional hook: most policies hold nothing to release
+        """Release what the policy holds outside this process (a server connection); called when a worker is
+        done with it."""
 
     def bind_env(self, env: Any) -> None:
         """Give a privileged policy the simulator; ordinary policies never receive it."""

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ahabench", "tasks", "policies")
 #: The harness's layers, lowest first: a module may import its own layer and the ones before it, never after.
-LAYERS = ("clock", "latency", "engine", "api", "cli")
+LAYERS = ("clock", "latency", "engine", "serve", "api", "cli")
 #: Modules of ahabench that may import the WAM family's code: the tools that train and time it.
 WAM_TOOLS = ("ahabench.train", "ahabench.bench", "ahabench.data")
 #: Files over this many lines are split (one concept per file).
@@ -134,7 +134,7 @@ def test_policies_are_found_through_entry_points():
     from ahabench.policy_registry import ENTRY_POINT_GROUP
 
     declared = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    assert {"aha-wam", "aha-wam-flash", "naive-async", "fast-wam", "expert", "hold"} <= set(declared)
+    assert {"aha-wam", "aha-wam-flash", "naive-async", "fast-wam", "expert", "hold", "remote", "openpi"} <= set(declared)
     for value in declared.values():
         assert (ROOT / value.replace(".", "/") / "__init__.py").exists(), value
 

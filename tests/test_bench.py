@@ -24,7 +24,7 @@ TASK = "PickCube"
 
 def test_run_bench_writes_task_and_model_tables(tmp_path):
     res = run_bench(tmp_path, tasks=[TASK], physics_steps=4, render_steps=2, expert_episode=True,
-                    repetitions=1, warmup=0, steps_list=(1, 2), measured_eval=False, train=False)
+                    repetitions=1, warmup=0, steps_list=(1, 2), measured_eval=False, train=False, serve=False)
     assert set(res["files"]) == {str(tmp_path / f) for f in ("tasks.csv", "tasks.json", "models.csv", "models.json",
                                                                     "latency_breakdown.csv")}
 
@@ -169,3 +169,14 @@ def test_measured_eval_charges_each_policy_its_own_call_time(tmp_path):
     assert doc["latency"] == "measured" and doc["rows"][0]["policy"] == "h6-aha"
     recs = [json.loads(ln) for ln in (tmp_path / "measured_runs" / "h6-aha" / "episodes.jsonl").read_text().splitlines()]
     assert recs and not recs[0]["reproducible"]
+
+
+def test_serving_bench_times_remote_against_in_process(tmp_path):
+    from ahabench.bench.serve_bench import bench_serving
+
+    df = bench_serving(tmp_path, policies=("hold",), calls=5)
+    assert (tmp_path / "serve.csv").exists() and (tmp_path / "serve.json").exists()
+    row = df.iloc[0]
+    assert row["policy"] == "hold" and row["call"] == "call" and row["calls"] == 5
+    # a round trip through another process cannot be faster than copying a chunk in this one
+    assert row["remote_ms_p50"] > row["local_ms_p50"] and row["overhead_ms_p50"] > 0

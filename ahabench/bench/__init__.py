@@ -1,8 +1,9 @@
 """Benchmarks (``make bench`` / ``ahabench bench``): task simulation speed, model call latency, training throughput.
 
 :func:`run_bench` writes ``OUT/tasks.csv|json`` (:mod:`ahabench.bench.tasks_bench`),
-``OUT/models.csv|json`` (:mod:`ahabench.bench.models_bench`) and ``OUT/train.csv|json``
-(:mod:`ahabench.bench.train_bench`) and returns a summary dict.
+``OUT/models.csv|json`` (:mod:`ahabench.bench.models_bench`), ``OUT/train.csv|json``
+(:mod:`ahabench.bench.train_bench`) and ``OUT/serve.csv|json`` (:mod:`ahabench.bench.serve_bench`) and returns a
+summary dict.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ __all__ = ["bench_measured_eval", "bench_models", "bench_tasks", "machine_info",
 def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, run_tasks: bool = True,
               physics_steps: int = 60, render_steps: int = 20, expert_episode: bool = True,
               repetitions: int = 20, warmup: int = 3, steps_list: tuple[int, ...] = (1, 2, 4, 10),
-              measured_eval: bool = True, train: bool = True, progress: Callable[[str], None] | None = None) -> dict:
+              measured_eval: bool = True, train: bool = True, serve: bool = True,
+              progress: Callable[[str], None] | None = None) -> dict:
     """Run the task and/or model benchmarks into ``out``.
 
     tasks: task names (None: every task of every suite). measured_eval: also run aha-wam and fast-wam through
     the clock with measured latency (``measured_eval.csv``, :mod:`ahabench.bench.measured_bench`). train: WAM
     training samples/s per policy, paper recipe beside v2, with the step's breakdown (``train.csv``).
+    serve: ``remote`` against in-process call times on localhost (``serve.csv``, :mod:`ahabench.bench.serve_bench`).
     progress(message): called once per finished task and per finished model stage.
     Returns {"out", "wall_s", "tasks": [rows] | None, "models": [aha vs fast summary] | None, "files": [...]}.
     """
@@ -77,6 +80,15 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
         if progress is not None:
             progress("training: " + ", ".join(
                 f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in result["train"]))
+    if serve:
+        from ahabench.bench.serve_bench import bench_serving
+
+        sdf = bench_serving(out)
+        result["serve"] = sdf.to_dict(orient="records")
+        result["files"] += [str(out / "serve.csv"), str(out / "serve.json")]
+        if progress is not None:
+            progress("serving: " + ", ".join(f"{r['policy']} {r['call']} +{r['overhead_ms_p50']:.2f} ms"
+                                             for r in result["serve"]))
     result["wall_s"] = time.perf_counter() - t0
     logger.info("bench written to %s in %.0f s", out, result["wall_s"])
     return result

@@ -25,7 +25,7 @@ import numpy as np
 from ahabench.clock import Clock, ClockConfig, Timeline, episode_metrics
 from ahabench.clock.config import MODES
 from ahabench.latency.base import CallRequest, LatencyModel
-from ahabench.policy import Policy
+from ahabench.policy import BadActionError, Policy
 from ahabench.records import EpisodeRecord
 from ahabench.task_registry import TaskEnv
 
@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 BOUNDS_ATOL = 1e-5
 #: Decimals the executed actions are rounded to before they enter ``extra["action_digest"]``.
 DIGEST_DECIMALS = 4
-
-
-class BadActionError(ValueError):
-    """A policy returned an action chunk that must not reach the robot (wrong shape, NaN, out of bounds)."""
 
 
 def check_action_chunk(chunk: Any, action_dim: int, low: np.ndarray | None, high: np.ndarray | None,

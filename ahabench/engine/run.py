@@ -17,6 +17,7 @@ from typing import Any
 from ahabench.engine.io import EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest, write_sorted_episodes
 from ahabench.engine.workers import EpisodeJob, EpisodeWorker, WorkerConfig, crash_record, init_pool_worker, run_in_pool
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE, LATENCY_KINDS
+from ahabench.policy import PolicyUnreachableError
 from ahabench.pool import limit_threads, run_jobs
 from ahabench.records import EpisodeRecord
 from ahabench.report.summary import GroupSummary, summarize, write_summary
@@ -146,11 +147,16 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
     cfg.validate()
     import importlib
 
+    from ahabench.task_plugins import load_task_plugins
+
+    load_task_plugins()
     for mod in cfg.imports:
         importlib.import_module(mod)
     cfg.mode, policy = resolve_mode(cfg.policy, cfg.mode, cfg.policy_kwargs)
-    latency = check_latency(cfg, policy)
-    del policy  # workers build their own; this one only answered questions about its spec
+    try:
+        latency = check_latency(cfg, policy)
+    finally:
+        policy.close()  # workers build their own; this one only answered questions about its spec
     out = Path(out)
     ep_path = out / EPISODES
     cfg_dict = asdict(cfg)
@@ -192,10 +198,14 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
                 progress(Progress(rec, sum(task_done.values()), len(plan), task_done[rec.task], task_total[rec.task],
                                   task_succ[rec.task]))
 
-        if cfg.workers == 1 or len(jobs) <= 1:
-            _run_inline(worker_cfg, jobs, finish)
-        else:
-            _run_pool(worker_cfg, jobs, min(cfg.workers, len(jobs)), finish)
+        try:
+            if cfg.workers == 1 or len(jobs) <= 1:
+                _run_inline(worker_cfg, jobs, finish)
+            else:
+                _run_pool(worker_cfg, jobs, min(cfg.workers, len(jobs)), finish)
+        except PolicyUnreachableError as e:
+            raise PolicyUnreachableError(f"{e}; the run stopped after {len(records)} of {len(plan)} episodes, which "
+                                         f"are kept in {out} (continue with --resume)") from None
 
     records = write_sorted_episodes(ep_path, records)
     rows = summarize(records)

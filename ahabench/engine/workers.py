@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ahabench.policy import PolicyUnreachableError
 from ahabench.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,13 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def crash_record(cfg: WorkerConfig, task: str, seed: int, exc: BaseException) -> EpisodeRecord:
-    """The record of an episode that raised: a failure, flagged ``error_kind='crash'``."""
+def crash_record(cfg: WorkerConfig, task: str, seed: int, exc: BaseException, policy: str | None = None) -> EpisodeRecord:
+    """The record of an episode that raised: a failure, flagged ``error_kind='crash'``. ``policy``: the name the
+    policy's own records carry (a served policy's, for ``remote``), when it was built."""
     tb = traceback.extract_tb(exc.__traceback__)
     where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
     return EpisodeRecord(
-        task=task, setting=cfg.setting, seed=seed, policy=cfg.policy, mode=cfg.mode,
+        task=task, setting=cfg.setting, seed=seed, policy=policy or cfg.policy, mode=cfg.mode,
         profile=cfg.profile_name, latency=cfg.latency_kind, success_once=False, success_at_end=False,
         t_success_s=None, sim_time_s=0.0, ticks=0, n_chunks=0, n_prefills=0, chunk_ms_mean=None,
         chunk_ms_p50=None, chunk_ms_p95=None, chunk_ms_p99=None, prefill_ms_mean=None, prefill_ms_p50=None,
@@ -89,8 +91,11 @@ class EpisodeWorker:
 
     def __init__(self, cfg: WorkerConfig):
         self.cfg = cfg
+        from ahabench.task_plugins import load_task_plugins
+
+        load_task_plugins()  # tasks of installed packages (entry points)
         for mod in cfg.imports:
-            importlib.import_module(mod)  # user plugins that register tasks / policies
+            importlib.import_module(mod)  # modules named with --import that register tasks / policies
         self._task: str | None = None
         self._env: Any = None
         self._policy: Any = None
@@ -119,8 +124,17 @@ class EpisodeWorker:
                 log.exception("closing env of task %s failed", self._task)
         self._env, self._task = None, None
 
+    def _close_policy(self) -> None:
+        if self._policy is not None:
+            try:
+                self._policy.close()
+            except Exception:  # a broken policy must not hide the error that broke it
+                log.exception("closing policy %s failed", self.cfg.policy)
+        self._policy = None
+
     def close(self) -> None:
         self._close_env()
+        self._close_policy()
 
     def run(self, job: EpisodeJob, record_timeline: bool = False) -> tuple[EpisodeRecord, Any]:
         cfg = self.cfg
@@ -153,11 +167,14 @@ class EpisodeWorker:
 
                 write_timeline(Path(cfg.run_dir), job.task, job.seed, timeline)
             return rec, timeline
+        except PolicyUnreachableError:
+            raise  # no later episode can run either: the run stops, keeping what it recorded
         except Exception as e:  # crash isolation: record it, rebuild env and policy, keep going
             log.warning("episode %s seed %d crashed: %s", job.task, job.seed, e, exc_info=True)
+            name = self._policy.spec.name if self._policy is not None else None
             self._close_env()
-            self._policy = None
-            return crash_record(cfg, job.task, job.seed, e), None
+            self._close_policy()
+            return crash_record(cfg, job.task, job.seed, e, policy=name), None
 
 
 # ---- process-pool plumbing: one worker object per pool process ----
