@@ -48,19 +48,20 @@ def serve_cmd(policy: PolicyOpt, checkpoint: CkptOpt = None, imports: ImportOpt 
     server = api.policy_server(policy, parse_policy_kwargs(checkpoint, policy_args), host=host, port=port, api_key=api_key)
     if host not in LOOPBACK and not api_key:
         err_console.print(f"[yellow]warning:[/yellow] serving on {host} without --api-key: anyone who reaches this port can use the policy")
-    # One plain line on stdout, always: scripts and tests read the URL (and the port picked for --port 0) from it.
-    print(f"ahabench serve: {policy} listening on {server.url}" + (" (API key required)" if api_key else ""), flush=True)
     signal.signal(signal.SIGTERM, _stop)
     stop = threading.Event()
     status = threading.Thread(target=_status_loop, args=(server, stop), daemon=True)
-    status.start()
     t0 = time.monotonic()
-    try:
+    try:  # from here on, Ctrl-C or SIGTERM (even right after the URL is printed) stops the server cleanly
+        # One plain line on stdout, always: scripts and tests read the URL (and the port picked for --port 0) from it.
+        print(f"ahabench serve: {policy} listening on {server.url}" + (" (API key required)" if api_key else ""), flush=True)
+        status.start()
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
-        status.join(timeout=2)
+        if status.is_alive():
+            status.join(timeout=2)
         server.shutdown()
     console.print(f"stopped after {time.monotonic() - t0:.0f} s: {server.stats.line()}", highlight=False)

@@ -93,7 +93,7 @@ def test_server_binds_loopback_unless_told():
     try:
         assert server._server.socket.getsockname()[0] == "127.0.0.1"
     finally:
-        server._server.socket.close()
+        server.shutdown()
     with pytest.raises(ValueError, match="privileged"):
         PolicyServer("expert", port=0)
 
@@ -203,3 +203,14 @@ def test_openpi_server_errors_and_keymaps(tmp_path):
         from ahabench.policy_registry import make_policy
 
         make_policy("openpi", keymap=str(keymap))
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(sig):
+    import signal
+
+    with running(ahabench_serve("--policy", "hold")) as (proc, _url):
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped after" in out and "Traceback" not in err

@@ -105,6 +105,13 @@ class PolicyServer:
         self._server.serve_forever()
 
     def shutdown(self) -> None:
+        """Stop serving and close every connection; from the thread that ran :meth:`serve_forever` (after it was
+        interrupted) or any other, and also when it never ran."""
+        if not self._server.socket_closed.is_set():
+            # serve_forever is not running in this thread (never started, or interrupted before its loop): nothing
+            # will set the flag shutdown() waits for, so close the listening socket here
+            self._server.socket.close()
+            self._server.socket_closed.set()
         self._server.shutdown()
 
     # -- connection handling ------------------------------------------------------------------------
