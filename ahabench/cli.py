@@ -51,15 +51,20 @@ class _RunProgress:
 
     def __init__(self, bar: Any, label: str):
         self.bar, self.label, self.id, self.last = bar, label, None, 0
+        self.successes = self.seen = 0
 
     def __call__(self, ev: Any) -> None:
         r = ev.record
         if self.id is None or ev.done <= self.last:
             self.id = self.bar.add_task(f"{self.label} {r.policy} ({r.mode})", total=ev.total, status="")
+            self.successes = self.seen = 0
         self.last = ev.done
+        self.seen += 1
+        self.successes += int(r.success_once)
         mark = "[red]error[/red]" if r.error else "[green]ok[/green]" if r.success_once else "fail"
         self.bar.update(self.id, completed=ev.done, status=f"{r.task} seed {r.seed} {mark}  "
-                        f"{r.task}: {ev.task_successes}/{ev.task_done} of {ev.task_total}")
+                        f"{r.task}: {ev.task_successes}/{ev.task_done} of {ev.task_total}  "
+                        f"success so far {self.successes}/{self.seen}")
 
 
 

@@ -151,7 +151,8 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
               run_tasks: Annotated[bool, typer.Option("--tasks-bench/--no-tasks-bench", help="Time the tasks.")] = True,
               measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True,
               train: Annotated[bool, typer.Option("--train/--no-train", help="Time WAM training steps (paper vs v2 recipe).")] = True,
-              serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Time remote (ahabench serve on localhost) against in-process calls.")] = True) -> None:
+              serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Time remote (ahabench serve on localhost) against in-process calls.")] = True,
+              episode_time: Annotated[bool, typer.Option("--episode-time/--no-episode-time", help="Split one aha-wam episode per task into physics, rendering, model, resets and harness.")] = True) -> None:
     """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency; training samples/s;
     the round trip of a served policy."""
     # The benchmarks are a tool on top of the library API (the measured one runs api.compare), so the command
@@ -160,8 +161,24 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
     from ahabench.bench import run_bench
 
     res = run_bench(out, None if tasks is None else task_names(tasks), models=models, run_tasks=run_tasks,
-                    measured_eval=measured, train=train, serve=serve, progress=lambda msg: err_console.print(msg))
+                    measured_eval=measured, train=train, serve=serve, episode_time=episode_time, progress=lambda msg: err_console.print(msg))
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))
+
+
+@app.command("seed-table")
+@_friendly
+def seed_table_cmd(tasks: Annotated[str, typer.Argument(help="'all', a suite name, or comma-separated task names.")] = "all",
+                   episodes: Annotated[int, typer.Option("--episodes", "-n", min=1, help="Solved evaluation seeds to cover per task.")] = 20,
+                   setting: SettingOpt = "clean", workers: WorkersOpt = 2) -> None:
+    """Measure which default evaluation seeds each task's expert solves and merge them into the shipped
+    tasks/eval_seed_verdicts.csv (a first eval then plays no expert to pick its seeds)."""
+    from ahabench.api import task_names
+    from ahabench.seed_table import SHIPPED_TABLE, measure_seed_table
+
+    rows = measure_seed_table(task_names(tasks), episodes, setting, workers=workers,
+                              progress=lambda r: err_console.print(f"{r['task']}/{r['setting']}: {r['verdicts'].count('1')} of "
+                                                                   f"{len(r['verdicts'])} seeds solved"))
+    console.print(f"{len(rows)} rows merged into {SHIPPED_TABLE}")
 
 
 @app.command("expert-table")

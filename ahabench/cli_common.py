@@ -96,11 +96,11 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log prog
                         handlers=[RichHandler(console=err_console, show_path=False)], format="%(message)s", force=True)
 
 
-def _progress_ctx():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _progress_ctx() -> Any:
+    """Progress on stderr: rich bars on a terminal, a plain line at least every 30 s otherwise (ahabench.cli_progress)."""
+    from ahabench.cli_progress import progress_ctx
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=err_console, transient=False)
+    return progress_ctx(err_console)
 
 
 def _fmt(x: float | None, spec: str = ".2f") -> str:

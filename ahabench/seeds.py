@@ -5,12 +5,18 @@ at 0. A seed is kept only if the task's expert succeeds on it (physics only, no 
 in a JSON file per (task, setting) under the ahabench cache directory, so a second call is instant; the cache
 is keyed by the task's code hash (:func:`ahabench.codehash.task_code_hash`: every repository file the task and its
 expert import, found by following their imports), so editing any of them invalidates it.
+
+The verdicts of the default evaluation seeds also ship with the package (:data:`SHIPPED_TABLE`, written by
+``ahabench seed-table``, see :mod:`ahabench.seed_table`): they are fixed by the task code, so a first evaluation on a
+fresh machine plays no expert at all. Shipped rows count only while their code hash matches the task's code.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+from pathlib import Path
 
 from ahabench.codehash import task_code_hash
 from ahabench.envs.meshes import cache_dir
@@ -19,12 +25,28 @@ from ahabench.fileio import atomic_write_text
 logger = logging.getLogger(__name__)
 
 EVAL_SEED_STRIDE = 100_000
+#: The shipped verdicts: task, setting, code_hash, first_seed, verdicts ('1' solved / '0' not, one per seed upward).
+SHIPPED_TABLE = Path(__file__).resolve().parents[1] / "tasks" / "eval_seed_verdicts.csv"
 #: Give up when this many consecutive candidate seeds fail: the expert (not the seeds) is broken.
 MAX_CONSECUTIVE_FAILURES = 50
 
 
 def eval_seed_start(base: int = 0) -> int:
     return EVAL_SEED_STRIDE * (1 + int(base))
+
+
+def shipped_verdicts(task: str, setting: str, code: str, table: Path | None = None) -> dict[int, bool]:
+    """seed -> solved from the shipped table, for rows of ``task``/``setting`` measured with task code ``code``."""
+    path = SHIPPED_TABLE if table is None else table
+    out: dict[int, bool] = {}
+    if not path.is_file():
+        return out
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row["task"] == task and row["setting"] == setting and row["code_hash"] == code:
+                first = int(row["first_seed"])
+                out.update({first + i: c == "1" for i, c in enumerate(row["verdicts"])})
+    return out
 
 
 class SeedVerdicts:
@@ -34,12 +56,12 @@ class SeedVerdicts:
         self.task, self.setting = task, setting
         self.path = cache_dir() / "seeds" / f"{task}__{setting}.json"
         self.code = task_code_hash(task)
-        self.verdicts: dict[int, bool] = {}
+        self.verdicts: dict[int, bool] = shipped_verdicts(task, setting, self.code)
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text())
                 if data.get("code") == self.code:
-                    self.verdicts = {int(k): bool(v) for k, v in data["verdicts"].items()}
+                    self.verdicts.update({int(k): bool(v) for k, v in data["verdicts"].items()})
                 else:
                     logger.info("%s: made with other task code (%s, now %s); measuring again", self.path,
                                 data.get("code"), self.code)

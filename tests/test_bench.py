@@ -24,7 +24,8 @@ TASK = "PickCube"
 
 def test_run_bench_writes_task_and_model_tables(tmp_path):
     res = run_bench(tmp_path, tasks=[TASK], physics_steps=4, render_steps=2, expert_episode=True,
-                    repetitions=1, warmup=0, steps_list=(1, 2), measured_eval=False, train=False, serve=False)
+                    repetitions=1, warmup=0, steps_list=(1, 2), measured_eval=False, train=False, serve=False,
+                    episode_time=False)
     assert set(res["files"]) == {str(tmp_path / f) for f in ("tasks.csv", "tasks.json", "models.csv", "models.json",
                                                                     "latency_breakdown.csv")}
 
@@ -180,3 +181,15 @@ def test_serving_bench_times_remote_against_in_process(tmp_path):
     assert row["policy"] == "hold" and row["call"] == "call" and row["calls"] == 5
     # a round trip through another process cannot be faster than copying a chunk in this one
     assert row["remote_ms_p50"] > row["local_ms_p50"] and row["overhead_ms_p50"] > 0
+
+
+def test_episode_time_is_split_into_its_parts(tmp_path):
+    from ahabench.bench.episode_bench import PARTS, bench_episodes
+    from test_run import FAKE_TASK
+
+    df = bench_episodes(tmp_path, [FAKE_TASK], policy="hold")
+    assert (tmp_path / "episode_time.csv").exists() and list(df["task"]) == [FAKE_TASK, "overall"]
+    row = df.iloc[0]
+    assert row["ticks"] == 40 and row["physics_s"] > 0 and row["render_s"] > 0 and row["model_s"] > 0
+    parts = sum(row[f"{p}_s"] for p in PARTS)
+    assert abs(parts + row["harness_s"] - row["episode_s"]) < 1e-9 and 0 <= row["harness_frac"] < 1

@@ -26,6 +26,7 @@ def played(monkeypatch, tmp_path):
     import ahabench.task_registry as registry
 
     monkeypatch.setenv("AHABENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(seeds, "SHIPPED_TABLE", tmp_path / "no-shipped-table.csv")
     calls: list[int] = []
 
     def expert_episode(env, seed, setting="clean", lookahead=0):
@@ -69,3 +70,26 @@ def test_a_broken_expert_stops_the_search(played, monkeypatch):
         seeds.eval_seeds(TASK, 1, setting="randomized")
     with pytest.raises(ValueError, match="n must be"):
         seeds.solvable_seeds(TASK, -1, 0)
+
+
+def test_shipped_verdicts_spare_the_expert_and_count_only_for_the_same_code(played, tmp_path, monkeypatch):
+    code = task_code_hash(TASK)
+    table = tmp_path / "verdicts.csv"
+    table.write_text("task,setting,code_hash,first_seed,verdicts\n"
+                     f"{TASK},clean,{code},100000,10110\n{TASK},randomized,{code},100000,11111\n")
+    monkeypatch.setattr(seeds, "SHIPPED_TABLE", table)
+    assert seeds.eval_seeds(TASK, 3) == [100000, 100002, 100003] and played == []
+    assert seeds.eval_seeds(TASK, 4) == [100000, 100002, 100003, 100005] and played == [100005]  # past the row
+    table.write_text(f"task,setting,code_hash,first_seed,verdicts\n{TASK},clean,0123456789abcdef,100000,00000\n")
+    (tmp_path / "seeds" / f"{TASK}__clean.json").unlink()
+    assert seeds.eval_seeds(TASK, 1) == [100001] and played[1:] == [100000, 100001]  # other code: measured again
+
+
+def test_the_shipped_table_matches_the_task_code_and_covers_make_eval():
+    from ahabench.seed_table import read_rows, stale_rows
+    from ahabench.task_registry import resolve_tasks
+
+    assert stale_rows() == [], "task code changed: run `ahabench seed-table all` and commit tasks/eval_seed_verdicts.csv"
+    rows = {r["task"]: r for r in read_rows() if r["setting"] == "clean"}
+    short = [t for t in resolve_tasks("all") if rows.get(t, {}).get("verdicts", "").count("1") < 10]
+    assert short == [], f"no shipped verdicts for 10 eval seeds of {short}"

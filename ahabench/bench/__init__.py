@@ -2,7 +2,8 @@
 
 :func:`run_bench` writes ``OUT/tasks.csv|json`` (:mod:`ahabench.bench.tasks_bench`),
 ``OUT/models.csv|json`` (:mod:`ahabench.bench.models_bench`), ``OUT/train.csv|json``
-(:mod:`ahabench.bench.train_bench`) and ``OUT/serve.csv|json`` (:mod:`ahabench.bench.serve_bench`) and returns a
+(:mod:`ahabench.bench.train_bench`), ``OUT/episode_time.csv|json`` (:mod:`ahabench.bench.episode_bench`) and
+``OUT/serve.csv|json`` (:mod:`ahabench.bench.serve_bench`) and returns a
 summary dict.
 """
 
@@ -26,13 +27,15 @@ __all__ = ["bench_measured_eval", "bench_models", "bench_tasks", "machine_info",
 def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, run_tasks: bool = True,
               physics_steps: int = 60, render_steps: int = 20, expert_episode: bool = True,
               repetitions: int = 20, warmup: int = 3, steps_list: tuple[int, ...] = (1, 2, 4, 10),
-              measured_eval: bool = True, train: bool = True, serve: bool = True,
+              measured_eval: bool = True, train: bool = True, serve: bool = True, episode_time: bool = True,
               progress: Callable[[str], None] | None = None) -> dict:
     """Run the task and/or model benchmarks into ``out``.
 
     tasks: task names (None: every task of every suite). measured_eval: also run aha-wam and fast-wam through
     the clock with measured latency (``measured_eval.csv``, :mod:`ahabench.bench.measured_bench`). train: WAM
     training samples/s per policy, paper recipe beside v2, with the step's breakdown (``train.csv``).
+    episode_time: one aha-wam episode per task split into reset, physics, rendering, model calls and harness overhead
+    (``episode_time.csv``, :mod:`ahabench.bench.episode_bench`).
     serve: ``remote`` against in-process call times on localhost (``serve.csv``, :mod:`ahabench.bench.serve_bench`).
     progress(message): called once per finished task and per finished model stage.
     Returns {"out", "wall_s", "tasks": [rows] | None, "models": [aha vs fast summary] | None, "files": [...]}.
@@ -80,6 +83,17 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
         if progress is not None:
             progress("training: " + ", ".join(
                 f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in result["train"]))
+    if episode_time:
+        from ahabench.bench.episode_bench import bench_episodes
+
+        edf = bench_episodes(out, list(tasks) if tasks is not None else [t for s in suites().values() for t in s])
+        result["episode_time"] = edf.to_dict(orient="records")
+        result["files"] += [str(out / "episode_time.csv"), str(out / "episode_time.json")]
+        if progress is not None and len(edf):
+            tot = edf.iloc[-1]
+            progress(f"episode time: harness {100 * tot['harness_frac']:.1f}% of {tot['episode_s']:.0f} s "
+                     f"(physics {tot['physics_s']:.0f} s, render {tot['render_s']:.0f} s, model {tot['model_s']:.0f} s, "
+                     f"resets {tot['reset_s']:.0f} s)")
     if serve:
         from ahabench.bench.serve_bench import bench_serving
 
