@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ahabench-installed
 OUT    ?= runs
 
-.PHONY: setup vulkan lint test test-fast eval bench ci-gate ci-reference reference reference-openloop clean help
+.PHONY: setup vulkan lint test test-fast eval bench ci-gate ci-reference fixed-reference reference reference-openloop clean help
 
 help:
 	@echo "make eval   - install, then run 'ahabench eval --policy aha-wam --tasks all' on the shipped defaults"
@@ -15,6 +15,7 @@ help:
 	@echo "make ci-gate [CKPT=DIR] - small fixed evals (expert, aha-wam or its checkpoint DIR), each episode checked"
 	@echo "              against results/reference/ci/ with ahabench regress (exact mode: any change fails)"
 	@echo "make ci-reference - write results/reference/ci/ again (after an intended change: a new checkpoint, task code)"
+	@echo "make fixed-reference - write tests/data/fixed_runs/ again (expert and aha-wam, 3 tasks, every mode; after an intended change)"
 	@echo "make reference - the committed reference grid (robotwin, clean, 4 WAM policies x 2 modes) and its comparisons"
 	@echo "make reference-openloop - open-loop action error of the shipped checkpoints on held-out demos"
 	@echo "make setup  - only install (virtualenv, pinned packages, a Vulkan device for SAPIEN)"
@@ -44,6 +45,16 @@ test-fast: setup
 # The shipped defaults: 10 episodes per task on expert-solvable eval seeds, rtx5090d-paper profile, async mode.
 eval: setup
 	$(BIN)/ahabench eval --policy aha-wam --tasks all --workers 2 --out $(OUT)/eval-aha-wam
+
+# The byte-identical behaviour pins of tests/test_fixed_runs.py: expert and aha-wam on the gate's tasks, seed 100000,
+# every mode. Only after an intended change (task code, checkpoint, clock semantics).
+FIXED_REF := tests/data/fixed_runs
+fixed-reference: setup
+	@for p in expert aha-wam; do for m in frozen blocking async; do \
+	  rm -rf $(OUT)/fixed/$$p-$$m; \
+	  $(BIN)/ahabench eval -p $$p -m $$m -t $(GATE_TASKS) --seeds 100000 --out $(OUT)/fixed/$$p-$$m || exit 1; \
+	  cp $(OUT)/fixed/$$p-$$m/episodes.jsonl $(FIXED_REF)/$${p}_$$m.jsonl; \
+	done; done
 
 # CI regression gate: a small fixed eval (explicit seeds, so no expert seed search) of the scripted expert and of
 # aha-wam (the shipped checkpoint, or CKPT=DIR), each checked against its committed reference with `ahabench

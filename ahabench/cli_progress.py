@@ -44,6 +44,9 @@ class PlainProgress:
         self.bars: dict[int, _Bar] = {}
         self.t0 = time.monotonic()
         self._last_any = self.t0
+        # a bar's clock starts when the previous one finished (or the command started): callers often add a bar
+        # only at its first step, and the work before that step is part of it
+        self._last_done = self.t0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._heartbeat, daemon=True)
@@ -59,7 +62,7 @@ class PlainProgress:
     def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
         with self._lock:
             tid = len(self.bars)
-            self.bars[tid] = _Bar(description, total, status=self._plain(fields.get("status", "")))
+            self.bars[tid] = _Bar(description, total, status=self._plain(fields.get("status", "")), started=self._last_done)
         return tid
 
     def update(self, task_id: int, *, completed: float | None = None, advance: float | None = None,
@@ -76,6 +79,8 @@ class PlainProgress:
                 bar.status = self._plain(fields["status"])
             now = time.monotonic()
             finished = bar.total is not None and bar.completed >= bar.total
+            if finished:
+                self._last_done = now
             if finished or now - bar.last_line >= self.min_line_s:
                 self._line(bar, now)
 
