@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from openpi_client import image_tools, msgpack_numpy
 
-from ahabench.policy import Policy, PolicySpec
+from ahabench.policy import PolicySpec
+from ahabench.serve.client import ServerClientPolicy
 from ahabench.serve.connection import Connection, RemoteCallError, actions_from_reply
 from ahabench.types import EpisodeInfo, Observation
 from policies.openpi.configuration_openpi import KeyMap, OpenpiConfig
@@ -47,35 +48,29 @@ def build_request(obs: Observation, keymap: KeyMap) -> dict[str, Any]:
     return request
 
 
-class OpenpiPolicy(Policy):
+class OpenpiPolicy(ServerClientPolicy):
     def __init__(self, config: OpenpiConfig) -> None:
         self.config = config
         self.keymap = config.key_map()
         self.spec = PolicySpec(name=config.profile_name, chunk_len=config.chunk_len, execute_len=config.execute,
                                default_mode=config.default_mode)
-        self._conn: Connection | None = None
-        self._connect()
+        self.metadata = self._connection().metadata
         self._calls = 0
 
-    def _connect(self) -> None:
+    def _open(self) -> Connection:
         cfg = self.config
-        self._conn = Connection(cfg.address, api_key=cfg.api_key, connect_timeout=cfg.connect_timeout,
-                                timeout=cfg.timeout, pack=msgpack_numpy.packb, unpack=_unpack)
-        self.metadata = self._conn.metadata
+        return Connection(cfg.address, api_key=cfg.api_key, connect_timeout=cfg.connect_timeout, timeout=cfg.timeout,
+                          pack=msgpack_numpy.packb, unpack=_unpack)
 
     def reset(self, episode: EpisodeInfo) -> None:
-        if self._conn is None:  # the previous episode lost the connection: open a new one
-            self._connect()
+        self._connection()  # the previous episode lost the connection: open a new one now
         self._calls = 0
 
     def act(self, obs: Observation, context: Any = None, phase_offset: int = 0) -> np.ndarray:
-        if self._conn is None:
-            self._connect()
-        assert self._conn is not None
         what = f"infer #{self._calls} (tick {obs.tick})"
         self._calls += 1
         try:
-            reply = self._conn.request(build_request(obs, self.keymap), what)
+            reply = self._connection().request(build_request(obs, self.keymap), what)
         except RemoteCallError:
             self.close()
             raise
@@ -85,15 +80,6 @@ class OpenpiPolicy(Policy):
         actions = actions_from_reply({"actions": reply[key]} if key in reply else {},
                                      f"openpi server {self.config.address} ({what}, key {key!r})")
         return actions
-
-    def close(self) -> None:
-        conn = getattr(self, "_conn", None)  # None too when __init__ failed before connecting
-        if conn is not None:
-            conn.close()
-            self._conn = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 __all__ = ["OpenpiPolicy", "build_request"]

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ahabench.policy import CallCost, Policy, PolicySpec, PolicyUnreachableError
+from ahabench.policy import CallCost, PolicySpec, PolicyUnreachableError
 from ahabench.serve import wire
+from ahabench.serve.client import ServerClientPolicy
 from ahabench.serve.connection import Connection, RemoteCallError, actions_from_reply
 from ahabench.types import EpisodeInfo, Observation
 from policies.remote.configuration_remote import RemoteConfig
@@ -44,27 +45,21 @@ def spec_from_metadata(meta: Any, url: str) -> PolicySpec:
     return spec
 
 
-class RemotePolicy(Policy):
+class RemotePolicy(ServerClientPolicy):
     def __init__(self, config: RemoteConfig) -> None:
         self.config = config
-        self._conn: Connection | None = None
-        self._connect()
-        assert self._conn is not None
-        self.metadata = self._conn.metadata
+        self.metadata = self._connection().metadata
         self.spec = spec_from_metadata(self.metadata, config.url)
         self._costs: dict[str, Any] = dict(self.metadata.get("costs") or {})
 
-    def _connect(self) -> None:
+    def _open(self) -> Connection:
         cfg = self.config
-        self._conn = Connection(cfg.url, api_key=cfg.api_key, connect_timeout=cfg.connect_timeout, timeout=cfg.timeout,
-                                pack=wire.pack, unpack=wire.unpack)
+        return Connection(cfg.url, api_key=cfg.api_key, connect_timeout=cfg.connect_timeout, timeout=cfg.timeout,
+                          pack=wire.pack, unpack=wire.unpack)
 
     def _request(self, message: dict[str, Any], what: str) -> dict[str, Any]:
-        if self._conn is None:
-            self._connect()
-        assert self._conn is not None
         try:
-            reply = self._conn.request(message, what)
+            reply = self._connection().request(message, what)
         except wire.WireError as e:
             raise RemoteCallError(f"{self.config.url}: undecodable reply to {what}: {e}") from None
         except RemoteCallError:
@@ -98,15 +93,6 @@ class RemotePolicy(Policy):
         if c is None:
             raise NotImplementedError(f"the server of {self.spec.name!r} gives no roofline cost for call {call!r}")
         return CallCost(flops=float(c["flops"]), bytes=float(c["bytes"]))
-
-    def close(self) -> None:
-        conn = getattr(self, "_conn", None)  # None too when __init__ failed before connecting
-        if conn is not None:
-            conn.close()
-            self._conn = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 __all__ = ["RemoteContext", "RemotePolicy", "spec_from_metadata"]

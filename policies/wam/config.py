@@ -35,7 +35,7 @@ SIZE_PRESETS: dict[str, dict[str, Any]] = {
         head_dim=64, text_dim=256, text_len=64, text_layers=2, latent_channels=16, image_hw=(96, 80),
         vae_down=8, vae_widths=(48, 96, 128), ovcr_queries=16, ovcr_hidden=384,
     ),
-    # Published scale (spec/aha-wam.md section 2): Wan2.2-5B-like video DiT, 1B action DiT, ~1.22B OVCR.
+    # Published scale (the AHA-WAM paper, section 2): Wan2.2-5B-like video DiT, 1B action DiT, ~1.22B OVCR.
     # ovcr_hidden=3200 sizes each per-layer editor at ~39M so that 30 editors + the query encoder ~= 1.22B.
     "paper": dict(
         n_layers=30, video_dim=3072, video_ffn=14336, action_dim_model=1024, action_ffn=4096, n_heads=24,
