@@ -173,3 +173,17 @@ def test_a_policy_from_another_installed_package_is_found(tmp_path, monkeypatch)
     finally:
         _POLICIES.pop("my-hold", None)
         sys.modules.pop("my_plugin", None)
+
+
+def test_gymnasium_makes_a_task_in_a_fresh_interpreter():
+    """gymnasium 1.x has no plugin entry points: its "module:id" form imports ahabench.gym_envs, which registers all."""
+    import subprocess
+    import sys
+
+    code = ("import gymnasium as gym\n"
+            "env = gym.make('ahabench.gym_envs:ahabench/ClickBell-v1')\n"
+            "import ahabench.gym_envs as g\n"
+            "assert all(i in gym.registry for i in g.ENV_IDS) and len(g.ENV_IDS) >= 19, g.ENV_IDS\n"
+            "print(type(env.unwrapped).__name__)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/")
+    assert res.returncode == 0 and res.stdout.strip().endswith("ClickBellEnv"), res.stderr[-2000:]
