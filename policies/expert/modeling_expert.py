@@ -14,7 +14,7 @@ import numpy as np
 
 from ahabench.policy import CallCost, Policy, PolicySpec
 from ahabench.types import EpisodeInfo, Observation
-from policies.expert.config import ExpertConfig
+from policies.expert.configuration_expert import ExpertConfig
 
 
 class ExpertPolicy(Policy):

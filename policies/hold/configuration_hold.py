@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.expert.config import ExpertConfig
+from policies.expert.configuration_expert import ExpertConfig
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ahabench.policy import CallCost, Policy, PolicySpec
 from ahabench.types import EpisodeInfo, Observation
-from policies.hold.config import HoldConfig
+from policies.hold.configuration_hold import HoldConfig
 
 
 class HoldPolicy(Policy):
