@@ -123,7 +123,7 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
                 imports: ImportOpt = None) -> None:
     """Compare policies on the same seeds: success, t_success, chunk Hz and speedups against a baseline."""
     from ahabench import api
-    from ahabench.report.compare import compare_json, compare_markdown
+    from ahabench.report.compare import compare_dt, compare_json, compare_markdown
 
     import_all(imports)
     run_map: dict[str, Path] = {}
@@ -146,11 +146,13 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
     elif markdown:
         console.print(compare_markdown(res.rows, res.baseline), markup=False, highlight=False, soft_wrap=True)
     else:
-        t = _table(f"speedups against {res.baseline}",
-                   ("task", "policy", "mode", "success", "95% CI", "t_succ s", "Hz", "x Hz", "x task (n)"))
+        t = _table(f"speedups against {res.baseline} (paired on the same seeds: McNemar's exact test, bootstrap 95% CI of dt_succ)",
+                   ("task", "policy", "mode", "success", "95% CI", "t_succ s", "Hz", "x Hz", "x task (n)", "+/-", "McNemar p",
+                    "dt_succ s [95% CI]"))
         for r in res.rows:
             t.add_row(r.task, r.policy, r.mode, f"{r.successes}/{r.episodes}", _ci(r),
-                      _fmt(r.t_success_mean_s), _fmt(r.chunk_hz), _fmt(r.speedup_hz), f"{_fmt(r.speedup_task)} ({r.both_solved})")
+                      _fmt(r.t_success_mean_s), _fmt(r.chunk_hz), _fmt(r.speedup_hz), f"{_fmt(r.speedup_task)} ({r.both_solved})",
+                      f"+{r.gains}/-{r.losses}", _fmt(r.mcnemar_p, ".3g"), compare_dt(r))
         _show(t)
 
 

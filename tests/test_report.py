@@ -102,3 +102,14 @@ def test_report_page_with_stored_timeline(tmp_path):
     assert "a seed 1: crash: RuntimeError: x" in text
     for name in ("success", "rates", "timeline"):
         assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 1000
+
+
+def test_compare_pairs_episodes_by_seed_for_mcnemar_and_the_t_success_interval():
+    base = [rec(seed=s, success=s < 4, t=3.0, policy="b") for s in range(8)]
+    fast = [rec(seed=s, success=s >= 2, t=2.0 + 0.1 * s, policy="f") for s in range(8)]
+    rows = {(r.task, r.policy): r for r in compare_records({"f": fast, "b": base}, baseline="b")}
+    r = rows[("a", "f")]
+    assert (r.gains, r.losses) == (4, 2) and r.mcnemar_p == pytest.approx(2 * (1 + 6 + 15) / 64)
+    # both solved seeds 2 and 3: differences -0.8 and -0.7
+    assert r.dt_success_mean_s == pytest.approx(-0.75) and -0.8 <= r.dt_success_ci_low <= r.dt_success_ci_high <= -0.7
+    assert rows[("a", "b")].mcnemar_p == 1.0 and "McNemar" in compare_markdown(list(rows.values()), "b")

@@ -67,3 +67,24 @@ def test_percentile_linear():
     assert percentile([10.0], 95) == 10.0
     assert percentile([None, 3.0, 1.0], 0) == 1.0
     assert percentile([], 50) is None
+
+
+def test_mcnemar_exact_by_hand():
+    from ahabench.report.stats import mcnemar_exact
+
+    assert mcnemar_exact(0, 0) == 1.0
+    # 5 gains, 0 losses: 2 * P(X <= 0) = 2 / 32
+    assert mcnemar_exact(5, 0) == pytest.approx(2 / 32)
+    # 3 vs 1: 2 * (1 + 4) / 16 = 0.625; symmetric
+    assert mcnemar_exact(3, 1) == mcnemar_exact(1, 3) == pytest.approx(0.625)
+    assert mcnemar_exact(2, 2) == 1.0
+
+
+def test_paired_bootstrap_interval_is_seeded_and_covers_the_mean():
+    from ahabench.report.stats import paired_bootstrap_mean
+
+    diffs = [-1.0, -0.5, -0.8, -1.2, -0.9, -0.7]
+    lo, hi = paired_bootstrap_mean(diffs)
+    assert lo <= sum(diffs) / len(diffs) <= hi < 0  # every pair faster: the whole interval below 0
+    assert paired_bootstrap_mean(diffs) == (lo, hi) and paired_bootstrap_mean([]) is None
+    assert paired_bootstrap_mean([0.3]) == (0.3, 0.3)

@@ -100,6 +100,40 @@ def sign_test_less(losses: int, gains: int) -> float:
     return sum(math.comb(n, k) for k in range(losses, n + 1)) / 2**n
 
 
+def mcnemar_exact(gains: int, losses: int) -> float:
+    """Two-sided exact McNemar test on paired pass/fail outcomes: H0, neither side succeeds more often.
+
+    gains: pairs only the compared side solved; losses: pairs only the baseline solved. p = 2 P(X <= min) for
+    X ~ Binomial(gains + losses, 1/2), capped at 1; 1.0 without a discordant pair.
+    """
+    if losses < 0 or gains < 0:
+        raise ValueError(f"need gains >= 0 and losses >= 0, got {gains!r}, {losses!r}")
+    n = gains + losses
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, k) for k in range(min(gains, losses) + 1)) / 2**n)
+
+
+#: Resamples of the paired bootstrap; its seed is fixed so a comparison's interval is the same on every rerun.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+
+def paired_bootstrap_mean(diffs: Sequence[float], confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
+                          seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean of paired differences (resampling the pairs); None for no pair."""
+    if not diffs:
+        return None
+    import random
+
+    rng = random.Random(seed)
+    n = len(diffs)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    lo = means[int(math.floor((1 - confidence) / 2 * (resamples - 1)))]
+    hi = means[int(math.ceil((1 + confidence) / 2 * (resamples - 1)))]
+    return lo, hi
+
+
 def min_detectable_drop(ref_successes: int, ref_n: int, alpha: float, paired: bool, family: int = 1) -> int | None:
     """The power of the one-sided test at the reference's size: the fewest successes a run of the same ``ref_n``
     episodes must lose (gaining none) for the test to reject at ``alpha / family`` (Holm's first step over
