@@ -20,7 +20,7 @@ from ahabench.records import EpisodeRecord
 from ahabench.report.compare import CompareRow, compare_records
 from ahabench.report.regress import RegressResult, load_reference, write_reference
 from ahabench.report.regress import regress as _regress
-from ahabench.report.sweep import SweepPoint, write_sweep
+from ahabench.report.sweep import DEFAULT_KEEP, CriticalPoint, SweepPoint, critical_points, write_sweep
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,7 @@ class SweepResult:
     points: list[SweepPoint]
     csv_path: Path
     png_path: Path
+    critical: list[CriticalPoint]
 
 
 def sweep(
@@ -154,10 +155,12 @@ def sweep(
     out: str | Path | None = None,
     resume: bool = True,
     progress: Callable[[Progress], None] | None = None,
+    keep: float = DEFAULT_KEEP,
     **eval_kwargs: Any,
 ) -> SweepResult:
     """Success vs latency: one run per latency scale (``latency_scales``) or per fixed call latency in ms
-    (``delays_ms``), same seeds; writes ``out/sweep.csv`` and ``out/sweep.png``."""
+    (``delays_ms``), same seeds; writes ``out/sweep.csv``, ``out/sweep.png``, ``out/critical.csv`` (the largest
+    latency keeping ``keep`` x the lowest-latency success) and ``out/success_vs_hz.png``."""
     if (latency_scales is None) == (delays_ms is None):
         raise ValueError("give exactly one of latency_scales or delays_ms")
     knob, values = ("latency_scale", latency_scales) if latency_scales is not None else ("delay_ms", delays_ms)
@@ -177,8 +180,8 @@ def sweep(
             kw["fixed_ms"] = v
         res = eval_run(policy, tasks, episodes, out=out_root / f"{knob}_{v:g}", resume=resume, progress=progress, **kw)
         points.append(SweepPoint(v, res.out, res.summary))
-    csv_path, png = write_sweep(out_root, knob, points)
-    return SweepResult(knob, points, csv_path, png)
+    csv_path, png = write_sweep(out_root, knob, points, keep)
+    return SweepResult(knob, points, csv_path, png, critical_points(points, keep))
 
 
 def regress(run: str | Path, reference: str | Path, alpha: float = 0.05, test: str = "auto",

@@ -43,6 +43,7 @@ from ahabench.cli_common import (
     err_console,
 )
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
+from ahabench.report.sweep import DEFAULT_KEEP
 
 
 class _RunProgress:
@@ -163,8 +164,9 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
               delays_ms: Annotated[str | None, typer.Option("--delays-ms", help="Comma-separated fixed call latencies in ms, e.g. 0,50,100,200.")] = None,
               setting: SettingOpt = "clean", mode: ModeOpt = None, profile: ProfileOpt = DEFAULT_PROFILE,
               latency: LatencyOpt = DEFAULT_LATENCY, seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1,
-              out: OutOpt = None, checkpoint: CkptOpt = None, imports: ImportOpt = None) -> None:
-    """Success vs latency: one run per value; writes OUT/sweep.csv and OUT/sweep.png."""
+              out: OutOpt = None, checkpoint: CkptOpt = None, imports: ImportOpt = None,
+              keep: Annotated[float, typer.Option("--keep", min=0.01, max=1.0, help="Critical latency: the largest value keeping this fraction of the lowest-latency success.")] = DEFAULT_KEEP) -> None:
+    """Success vs latency: one run per value; writes OUT/sweep.csv, sweep.png, critical.csv and success_vs_hz.png."""
     from ahabench import api
 
     if (latency_scale is None) == (delays_ms is None):
@@ -173,7 +175,7 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
     scales = parse_floats(latency_scale, "--latency-scale") if latency_scale else None
     delays = parse_floats(delays_ms, "--delays-ms") if delays_ms else None
     with _progress_ctx() as bar:
-        res = api.sweep(policy, tasks, episodes, latency_scales=scales, delays_ms=delays, out=out,
+        res = api.sweep(policy, tasks, episodes, latency_scales=scales, delays_ms=delays, out=out, keep=keep,
                         progress=_RunProgress(bar, "sweep"), setting=setting, mode=mode, profile=profile, latency=latency,
                         seed=seed, seeds=parse_seeds(seeds, tasks), workers=workers,
                         policy_kwargs=parse_policy_kwargs(checkpoint), imports=imports or ())
@@ -183,7 +185,12 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
         t.add_row(f"{p.value:g}", f"{o.successes}/{o.episodes}", _ci(o),
                   _fmt(o.t_success_mean_s), _fmt(o.hold_ratio, ".3f"))
     _show(t)
-    console.print(f"wrote {res.csv_path} and {res.png_path}")
+    c = res.critical[-1]  # overall
+    bracket = f"below {c.first_failing:g}" if c.first_failing is not None else "at least the largest swept value"
+    console.print(f"critical {res.knob} (success >= {c.keep:g} x {100 * c.reference_success:.0f}% at {c.reference_value:g}): "
+                  + (f"{c.critical_value:g} ({100 * c.critical_success:.0f}% [{100 * c.critical_ci_low:.0f}, "
+                     f"{100 * c.critical_ci_high:.0f}]), {bracket}" if c.critical_value is not None else f"none, {bracket}"))
+    console.print(f"wrote {res.csv_path}, {res.png_path}, critical.csv and success_vs_hz.png beside them")
 
 
 @app.command("regress")

@@ -106,7 +106,9 @@ def test_sweep_delays_writes_csv_and_png(tmp_path):
     assert res.exit_code == 0, res.output
     lines = (tmp_path / "sw" / "sweep.csv").read_text().splitlines()
     assert lines[0].startswith("delay_ms,task") and len(lines) == 1 + 2 * 2
-    assert (tmp_path / "sw" / "sweep.png").exists()
+    assert (tmp_path / "sw" / "sweep.png").exists() and (tmp_path / "sw" / "success_vs_hz.png").exists()
+    crit = (tmp_path / "sw" / "critical.csv").read_text().splitlines()
+    assert crit[0].startswith("task,knob,keep,reference_value") and len(crit) == 1 + 2 and "critical delay_ms" in res.output
 
 
 def test_tasks_and_profiles_json():

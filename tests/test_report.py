@@ -113,3 +113,22 @@ def test_compare_pairs_episodes_by_seed_for_mcnemar_and_the_t_success_interval()
     # both solved seeds 2 and 3: differences -0.8 and -0.7
     assert r.dt_success_mean_s == pytest.approx(-0.75) and -0.8 <= r.dt_success_ci_low <= r.dt_success_ci_high <= -0.7
     assert rows[("a", "b")].mcnemar_p == 1.0 and "McNemar" in compare_markdown(list(rows.values()), "b")
+
+
+def test_critical_latency_is_the_last_value_keeping_the_fraction_with_its_bracket(tmp_path):
+    from pathlib import Path
+
+    from ahabench.report.sweep import SweepPoint, critical_points
+
+    def point(ms, wins):  # 10 episodes of task a, ``wins`` solved
+        return SweepPoint(ms, Path("."), summarize([rec(seed=s, success=s < wins) for s in range(10)]))
+
+    pts = [point(200, 7), point(0, 10), point(100, 9), point(400, 2), point(300, 9)]  # any order
+    a = {c.task: c for c in critical_points(pts, keep=0.8)}["a"]
+    # 0 ms: 100%; keep 80%: 100 ms (90%) passes, 200 ms (70%) fails; 300 ms passing again does not count
+    assert (a.reference_value, a.critical_value, a.first_failing) == (0, 100, 200)
+    assert a.critical_success == 0.9 and a.critical_ci_low < 0.9 < a.critical_ci_high
+    none = critical_points([point(0, 10), point(50, 1)], keep=0.5)[0]
+    assert none.critical_value == 0 and none.first_failing == 50
+    allpass = critical_points([point(0, 10), point(50, 10)])[0]
+    assert allpass.critical_value == 50 and allpass.first_failing is None
