@@ -165,6 +165,41 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))
 
 
+def _parts_text(parts: dict[str, float | None]) -> str:
+    return "/".join("-" if parts.get(k) is None else f"{parts[k]:.1f}" for k in ("tokenizer", "prefill", "ovcr", "setup",
+                                                                                 "action_steps"))
+
+
+@app.command("speedup")
+@_friendly
+def speedup_cmd(a: Annotated[str, typer.Argument(help="The policy whose speedup is asked (e.g. aha-wam).")] = "aha-wam",
+                b: Annotated[str, typer.Argument(help="The baseline (e.g. fast-wam).")] = "fast-wam",
+                device: Annotated[list[str] | None, typer.Option("--device", help="Roofline device; repeatable (default: every known one).")] = None,
+                measure: Annotated[bool, typer.Option("--measure/--no-measure", help="Also time both calls at the shipped size on this CPU.")] = True,
+                as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+                out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write OUT/speedup.md and OUT/speedup.json.")] = None) -> None:
+    """The speedup of A over B under the paper profile, the roofline model at paper scale per device, and measured here,
+    each with its per-call breakdown, and which part of the published ratio the architecture explains."""
+    from ahabench.bench.speedup import speedup_json, speedup_markdown, speedup_table
+
+    table = speedup_table(a, b, device, measure)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "speedup.md").write_text(speedup_markdown(table))
+        (out / "speedup.json").write_text(speedup_json(table))
+    if as_json:
+        console.print_json(speedup_json(table))
+        return
+    t = _table(f"speedup of {a} over {b} (executor call; B ms / A ms)", ("source", "device", f"{a} ms", f"{b} ms", "speedup",
+                                                                     "per action", f"{a} parts (tok/prefill/ovcr/setup/act)",
+                                                                     f"{b} parts"))
+    for r in table["rows"]:
+        t.add_row(r["source"], r["device"], f"{r['a_call_ms']:.2f}", f"{r['b_call_ms']:.2f}", f"{r['speedup']:.2f}x",
+                  f"{r['speedup_per_action']:.2f}x", _parts_text(r["a_parts_ms"]), _parts_text(r["b_parts_ms"]))
+    _show(t)
+    console.print(table["line"], highlight=False)
+
+
 @app.command("seed-table")
 @_friendly
 def seed_table_cmd(tasks: Annotated[str, typer.Argument(help="'all', a suite name, or comma-separated task names.")] = "all",

@@ -21,7 +21,7 @@ def invoke(*args: str):
 
 
 @pytest.mark.parametrize("cmd", ["eval", "compare", "sweep", "regress", "report", "tasks", "profiles", "collect", "train",
-                                 "openloop", "curves", "bench", "serve"])
+                                 "openloop", "curves", "bench", "serve", "speedup", "seed-table"])
 def test_help_for_every_command(cmd):
     res = invoke(cmd, "--help")
     assert res.exit_code == 0, res.output
