@@ -53,6 +53,11 @@ class EpisodeRecord:
     error_kind: str | None = None  # "crash" (the episode raised) or "bad_action" (NaN / out of range)
     instruction: str = ""
     reproducible: bool = True  # False under the ``measured`` latency model
+    # motion quality of the executed joint targets (ahabench.engine.motion); None for records made before them
+    jerk_rms: float | None = None
+    path_length_rad: float | None = None
+    idle_ratio: float | None = None
+    joint_limit_ticks: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ahabench.clock import Clock, ClockConfig, Timeline, episode_metrics
 from ahabench.clock.config import MODES
+from ahabench.engine.motion import motion_metrics
 from ahabench.latency.base import CallRequest, LatencyModel
 from ahabench.policy import BadActionError, Policy
 from ahabench.records import EpisodeRecord
@@ -80,12 +81,14 @@ class EnvWorld:
         self.env = env
         self.dt_us = dt_us
         self._digest = hashlib.sha256()
+        self.executed: list[np.ndarray] = []  # every tick's joint targets, for the motion metrics
 
     def observe(self, tick: int) -> Any:
         return self.env.observe(tick, tick * self.dt_us)
 
     def apply(self, tick: int, action: Any | None) -> Mapping[str, bool]:
         a = self.env.hold_action() if action is None else action
+        self.executed.append(np.array(a, dtype=np.float32))
         # + 0.0 turns -0.0 into 0.0, so a sign of zero never changes the digest
         self._digest.update(np.round(np.asarray(a, dtype=np.float64), DIGEST_DECIMALS).ravel() + 0.0)
         return self.env.step(a)
@@ -182,5 +185,6 @@ def run_episode(env: TaskEnv, policy: Policy, *, seed: int, setting: str, mode: 
                            profile=latency.name, latency=latency.kind, **m,
                            frames_rendered=getattr(env, "frames_rendered", 0) - rendered0, error=error,
                            error_kind=error_kind, instruction=info.instruction,
-                           reproducible=latency.reproducible, extra=extra)
+                           reproducible=latency.reproducible, extra=extra,
+                           **motion_metrics(world.executed, cfg.dt_us / 1e6, low, high))
     return record, timeline if record_timeline else None

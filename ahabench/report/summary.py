@@ -44,6 +44,10 @@ class GroupSummary:
     stale_ratio: float | None
     hold_ratio: float | None
     sim_time_mean_s: float | None
+    jerk_rms_mean: float | None = None  # motion quality (ahabench.engine.motion), episodes that have it
+    path_length_mean_rad: float | None = None
+    idle_ratio_mean: float | None = None
+    joint_limit_ticks: int | None = None
 
 
 def _pooled_ms(recs: Sequence[EpisodeRecord], mean_field: str, count_field: str) -> float | None:
@@ -86,6 +90,10 @@ def summarize_group(name: str, recs: Sequence[EpisodeRecord], task_mean: float |
         stale_ratio=_ratio(sum(r.actions_stale for r in recs), sum(r.actions_produced for r in recs)),
         hold_ratio=_ratio(sum(r.ticks_held for r in recs), sum(r.ticks for r in recs)),
         sim_time_mean_s=sim_time / n if n else None,
+        jerk_rms_mean=mean([r.jerk_rms for r in recs]),
+        path_length_mean_rad=mean([r.path_length_rad for r in recs]),
+        idle_ratio_mean=mean([r.idle_ratio for r in recs]),
+        joint_limit_ticks=sum(r.joint_limit_ticks or 0 for r in recs),
     )
 
 
