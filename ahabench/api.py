@@ -6,6 +6,7 @@ Running is separate from reporting: :func:`eval_run` writes a run directory; :fu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 from collections.abc import Callable, Sequence
@@ -68,15 +69,29 @@ def eval_run(
     env_kwargs: dict[str, Any] | None = None,
     imports: Sequence[str] = (),
     progress: Callable[[Progress], None] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> RunResult:
-    """Evaluate ``policy`` on ``tasks`` (``all``, a suite, or names) and write the run directory ``out``."""
+    """Evaluate ``policy`` on ``tasks`` (``all``, a suite, or names) and write the run directory ``out``.
+    ``executor="ray"`` runs the episodes as Ray tasks (a local Ray on ``workers`` CPUs, or the cluster at
+    ``ray_address``); the records are the same as with the local executor."""
     cfg = RunConfig(policy=policy, tasks=task_names(tasks), episodes=episodes, setting=setting, mode=mode,
                     profile=str(profile), latency=latency, device=device, latency_scale=latency_scale,
                     fixed_ms=fixed_ms, seed=seed, seeds=seeds, workers=workers, two_devices=two_devices,
                     stop_on_success=stop_on_success, video=video, policy_kwargs=dict(policy_kwargs or {}),
-                    env_kwargs=dict(env_kwargs or {}), imports=list(imports))
+                    env_kwargs=dict(env_kwargs or {}), imports=list(imports), executor=executor,
+                    ray_address=ray_address)
     out_dir = Path(out) if out is not None else default_out(policy, mode, setting)
     return run_eval(cfg, out_dir, resume=resume, progress=progress)
+
+
+def _executor_session(eval_kwargs: dict[str, Any]) -> Any:
+    """A Ray session spanning several runs when they use ``executor="ray"`` (else nothing)."""
+    if eval_kwargs.get("executor", "local") != "ray":
+        return contextlib.nullcontext()
+    from ahabench.engine.ray_executor import ray_session
+
+    return ray_session(eval_kwargs.get("ray_address"), int(eval_kwargs.get("workers", 1)))
 
 
 def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
@@ -119,14 +134,15 @@ def compare(
         raise KeyError(f"baseline {baseline!r} is not among the compared policies: {', '.join(names)}")
     out_root = Path(out) if out is not None else RUNS_DIR / "compare"
     recs: dict[str, list[EpisodeRecord]] = {}
-    for name in names:
-        if name not in runs:
-            res = eval_run(name, tasks, episodes, out=out_root / name, resume=resume, progress=progress,
-                           policy_kwargs=(policy_kwargs or {}).get(name), **eval_kwargs)
-            runs[name] = res.out
-        recs[name] = load_run(runs[name])[1]
-        if not recs[name]:
-            raise ValueError(f"run {runs[name]} of policy {name!r} holds no episodes")
+    with _executor_session(eval_kwargs):  # one Ray instance for every run of the comparison
+        for name in names:
+            if name not in runs:
+                res = eval_run(name, tasks, episodes, out=out_root / name, resume=resume, progress=progress,
+                               policy_kwargs=(policy_kwargs or {}).get(name), **eval_kwargs)
+                runs[name] = res.out
+            recs[name] = load_run(runs[name])[1]
+            if not recs[name]:
+                raise ValueError(f"run {runs[name]} of policy {name!r} holds no episodes")
     result = Comparison(baseline, compare_records(recs, baseline), runs)
     if out is not None:
         from ahabench.report.compare import compare_json, compare_markdown
@@ -172,14 +188,15 @@ def sweep(
         raise ValueError(f"bad {knob} values {bad}: scales must be > 0, delays >= 0")
     out_root = Path(out) if out is not None else RUNS_DIR / f"sweep_{policy}"
     points = []
-    for v in values:
-        kw = dict(eval_kwargs)
-        if knob == "latency_scale":
-            kw["latency_scale"] = v
-        else:
-            kw["fixed_ms"] = v
-        res = eval_run(policy, tasks, episodes, out=out_root / f"{knob}_{v:g}", resume=resume, progress=progress, **kw)
-        points.append(SweepPoint(v, res.out, res.summary))
+    with _executor_session(eval_kwargs):  # one Ray instance for every run of the sweep
+        for v in values:
+            kw = dict(eval_kwargs)
+            if knob == "latency_scale":
+                kw["latency_scale"] = v
+            else:
+                kw["fixed_ms"] = v
+            res = eval_run(policy, tasks, episodes, out=out_root / f"{knob}_{v:g}", resume=resume, progress=progress, **kw)
+            points.append(SweepPoint(v, res.out, res.summary))
     csv_path, png = write_sweep(out_root, knob, points, keep)
     return SweepResult(knob, points, csv_path, png, critical_points(points, keep))
 

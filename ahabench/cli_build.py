@@ -152,7 +152,8 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
               measured: Annotated[bool, typer.Option("--measured-eval/--no-measured-eval", help="Run aha-wam and fast-wam with measured latency through the clock.")] = True,
               train: Annotated[bool, typer.Option("--train/--no-train", help="Time WAM training steps (paper vs v2 recipe).")] = True,
               serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Time remote (ahabench serve on localhost) against in-process calls.")] = True,
-              episode_time: Annotated[bool, typer.Option("--episode-time/--no-episode-time", help="Split one aha-wam episode per task into physics, rendering, model, resets and harness.")] = True) -> None:
+              episode_time: Annotated[bool, typer.Option("--episode-time/--no-episode-time", help="Split one aha-wam episode per task into physics, rendering, model, resets and harness.")] = True,
+              throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="Episodes/min of --workers 1, --workers 2 and Ray on 2 CPUs.")] = True) -> None:
     """Benchmarks: task steps/s (physics-only, 3 cameras) and expert time; measured model call latency; training samples/s;
     the round trip of a served policy."""
     # The benchmarks are a tool on top of the library API (the measured one runs api.compare), so the command
@@ -161,7 +162,7 @@ def bench_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="Output dire
     from ahabench.bench import run_bench
 
     res = run_bench(out, None if tasks is None else task_names(tasks), models=models, run_tasks=run_tasks,
-                    measured_eval=measured, train=train, serve=serve, episode_time=episode_time, progress=lambda msg: err_console.print(msg))
+                    measured_eval=measured, train=train, serve=serve, episode_time=episode_time, throughput=throughput, progress=lambda msg: err_console.print(msg))
     console.print(f"bench written to {res['out']} in {res['wall_s']:.0f} s: " + ", ".join(res["files"]))
 
 

@@ -48,6 +48,8 @@ WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Paralle
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: runs/<policy>_<mode>_<setting>).")]
 ImportOpt = Annotated[list[str] | None, typer.Option("--import", help="Python module to import first (registers extra tasks/policies); repeatable.")]
 CkptOpt = Annotated[Path | None, typer.Option("--checkpoint", "-c", help="Policy checkpoint, passed to the policy factory as checkpoint=.")]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where episodes run: local (this machine's worker processes) or ray (Ray tasks; see --ray-address).")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help="With --executor ray: none starts a local Ray on --workers CPUs; 'auto' or ray://HOST:PORT joins a running cluster.")]
 CameraOpt = Annotated[str | None, typer.Option("--camera", help=f"Resolution HxW of every camera, e.g. 240x320 (RoboTwin's); default {DEFAULT_CAMERA_HW[0]}x{DEFAULT_CAMERA_HW[1]}.")]
 
 

@@ -25,7 +25,7 @@ TASK = "PickCube"
 def test_run_bench_writes_task_and_model_tables(tmp_path):
     res = run_bench(tmp_path, tasks=[TASK], physics_steps=4, render_steps=2, expert_episode=True,
                     repetitions=1, warmup=0, steps_list=(1, 2), measured_eval=False, train=False, serve=False,
-                    episode_time=False)
+                    episode_time=False, throughput=False)
     assert set(res["files"]) == {str(tmp_path / f) for f in ("tasks.csv", "tasks.json", "models.csv", "models.json",
                                                                     "latency_breakdown.csv")}
 

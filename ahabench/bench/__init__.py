@@ -28,6 +28,7 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
               physics_steps: int = 60, render_steps: int = 20, expert_episode: bool = True,
               repetitions: int = 20, warmup: int = 3, steps_list: tuple[int, ...] = (1, 2, 4, 10),
               measured_eval: bool = True, train: bool = True, serve: bool = True, episode_time: bool = True,
+              throughput: bool = True,
               progress: Callable[[str], None] | None = None) -> dict:
     """Run the task and/or model benchmarks into ``out``.
 
@@ -36,6 +37,7 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
     training samples/s per policy, paper recipe beside v2, with the step's breakdown (``train.csv``).
     episode_time: one aha-wam episode per task split into reset, physics, rendering, model calls and harness overhead
     (``episode_time.csv``, :mod:`ahabench.bench.episode_bench`).
+    throughput: episodes/min of --workers 1, --workers 2 and Ray on 2 CPUs on the same episodes (``throughput.csv``).
     serve: ``remote`` against in-process call times on localhost (``serve.csv``, :mod:`ahabench.bench.serve_bench`).
     progress(message): called once per finished task and per finished model stage.
     Returns {"out", "wall_s", "tasks": [rows] | None, "models": [aha vs fast summary] | None, "files": [...]}.
@@ -94,6 +96,15 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
             progress(f"episode time: harness {100 * tot['harness_frac']:.1f}% of {tot['episode_s']:.0f} s "
                      f"(physics {tot['physics_s']:.0f} s, render {tot['render_s']:.0f} s, model {tot['model_s']:.0f} s, "
                      f"resets {tot['reset_s']:.0f} s)")
+    if throughput:
+        from ahabench.bench.throughput_bench import bench_throughput
+
+        tdf = bench_throughput(out)
+        result["throughput"] = tdf.to_dict(orient="records")
+        result["files"] += [str(out / "throughput.csv"), str(out / "throughput.json")]
+        if progress is not None:
+            progress("throughput: " + ", ".join(f"{r['executor']} x{r['workers']} {r['episodes_per_min']:.1f} episodes/min"
+                                                for r in result["throughput"]))
     if serve:
         from ahabench.bench.serve_bench import bench_serving
 

@@ -53,6 +53,8 @@ class RunConfig:
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     imports: list[str] = field(default_factory=list)  # modules that register extra tasks / policies
+    executor: str = "local"  # "local" (this machine's processes) or "ray" (ahabench.engine.ray_executor)
+    ray_address: str | None = None  # None: a local Ray on ``workers`` CPUs; "auto" / "ray://...": a cluster
 
     def validate(self) -> None:
         from ahabench.task_registry import SETTINGS
@@ -65,6 +67,10 @@ class RunConfig:
             raise ValueError(f"unknown setting {self.setting!r}; choices: {', '.join(SETTINGS)}")
         if self.latency not in LATENCY_KINDS:
             raise ValueError(f"unknown latency model {self.latency!r}; choices: {', '.join(LATENCY_KINDS)}")
+        if self.executor not in ("local", "ray"):
+            raise ValueError(f"unknown executor {self.executor!r}; choices: local, ray")
+        if self.ray_address is not None and self.executor != "ray":
+            raise ValueError(f"--ray-address {self.ray_address!r} needs --executor ray")
         if self.latency_scale <= 0:
             raise ValueError(f"latency scale must be > 0, got {self.latency_scale!r}")
         if not self.tasks:
@@ -199,7 +205,11 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
                                   task_succ[rec.task]))
 
         try:
-            if cfg.workers == 1 or len(jobs) <= 1:
+            if cfg.executor == "ray":
+                from ahabench.engine.ray_executor import run_ray
+
+                run_ray(worker_cfg, jobs, finish, cfg.workers, cfg.ray_address)
+            elif cfg.workers == 1 or len(jobs) <= 1:
                 _run_inline(worker_cfg, jobs, finish)
             else:
                 _run_pool(worker_cfg, jobs, min(cfg.workers, len(jobs)), finish)

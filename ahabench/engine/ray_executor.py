@@ -1,0 +1,114 @@
+"""Episodes as Ray tasks: ``--executor ray``, on this machine's cores or on a cluster (``--ray-address``).
+
+Each episode is one Ray task running the same :class:`~ahabench.engine.workers.EpisodeWorker` as the local pool
+(one per worker process, kept between tasks, so a worker builds each task's simulator about once), so a Ray run
+writes byte-identical records to ``--workers 1``. The driver submits the episodes in plan order, a few per CPU at a
+time, and hands each record to the run's writer as it arrives (the run rewrites episodes.jsonl sorted at the end,
+and resumes from what was written, as a local run does).
+
+A worker process that dies during an episode (a simulator segfault, an out-of-memory kill) makes Ray run that
+episode again once (``max_retries=1``); if it dies again the episode is recorded as a failure with
+``error_kind="infra"`` and the reason, and the run goes on. An exception inside the episode is not retried: the
+worker records it as a crash, as locally.
+
+Ray is imported only here, only when asked for. Without an address a local Ray instance is started on
+``workers`` CPUs and stopped after the run; ``auto`` or ``ray://HOST:PORT`` joins a running cluster, where every
+node needs the same ahabench installed and a Vulkan driver (README, "Running on a cluster").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ahabench.engine.workers import EpisodeJob, EpisodeWorker, WorkerConfig, crash_record
+from ahabench.records import EpisodeRecord
+
+log = logging.getLogger(__name__)
+
+EXECUTORS = ("local", "ray")
+#: Episodes in flight per CPU: enough to keep each worker busy between results.
+IN_FLIGHT_PER_CPU = 2
+#: Times Ray runs an episode again after its worker process died.
+MAX_RETRIES = 1
+
+_WORKER: list[Any] = [None, None]  # in each Ray worker process: (run config, its EpisodeWorker)
+
+
+def _run_task(cfg: WorkerConfig, job: EpisodeJob) -> EpisodeRecord:
+    """The body of one Ray task (runs in a Ray worker process)."""
+    if _WORKER[0] != cfg:
+        from ahabench.pool import limit_threads
+
+        limit_threads()  # one compute thread per process, as in the local pool
+        os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
+        if _WORKER[1] is not None:  # a new run config (compare, sweep): the previous run's envs are not needed
+            _WORKER[1].close()
+        _WORKER[:] = [cfg, EpisodeWorker(cfg)]
+    return _WORKER[1].run(job)[0]
+
+
+def _runtime_env() -> dict[str, Any]:
+    """What Ray's worker processes need to import what this driver imports: its module search path (user modules
+    given with --import, the test helpers)."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths), "MS_SKIP_ASSET_DOWNLOAD_PROMPT": "1"}}
+
+
+@contextmanager
+def ray_session(address: str | None, num_cpus: int) -> Iterator[None]:
+    """Ray for the duration of the block: joins the instance already running in this process, else starts a local
+    one on ``num_cpus`` CPUs (``address`` None) or connects to ``address``, and stops what it started."""
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, runtime_env=_runtime_env(),
+                                  configure_logging=False)
+    if address is None:
+        ray.init(num_cpus=num_cpus, **kwargs)
+    else:
+        ray.init(address=address, **kwargs)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def run_ray(cfg: WorkerConfig, jobs: Sequence[EpisodeJob], finish: Callable[[EpisodeRecord], None],
+            workers: int, address: str | None = None) -> None:
+    """Run ``jobs`` as Ray tasks; ``finish(record)`` for each in completion order (the caller sorts)."""
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
+    with ray_session(address, workers):
+        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_run_task)
+        cpus = max(1, int(ray.available_resources().get("CPU", workers)))
+        limit = IN_FLIGHT_PER_CPU * cpus
+        queue = list(jobs)
+        pending: dict[Any, EpisodeJob] = {}
+        while queue or pending:
+            while queue and len(pending) < limit:
+                job = queue.pop(0)
+                pending[task.remote(cfg, job)] = job
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                job = pending.pop(ref)
+                try:
+                    finish(ray.get(ref))
+                except RayTaskError as e:  # raised by the episode's code and let through on purpose (a lost server)
+                    raise e.as_instanceof_cause() from None
+                except RayError as e:  # the worker died on every try: an infrastructure failure, not the policy's
+                    log.warning("episode %s seed %d lost its worker %d times: %s", job.task, job.seed, MAX_RETRIES + 1, e)
+                    why = RuntimeError(f"the Ray worker running this episode died on each of {MAX_RETRIES + 1} tries "
+                                       f"({type(e).__name__})")
+                    finish(dataclasses.replace(crash_record(cfg, job.task, job.seed, why), error_kind="infra"))
+
+
+__all__ = ["EXECUTORS", "MAX_RETRIES", "ray_session", "run_ray"]
