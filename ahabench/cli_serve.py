@@ -20,7 +20,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _stop(*_: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
+    raise KeyboardInterrupt  # SIGTERM (and SIGINT) stop the server the way Ctrl-C does
 
 
 def _status_loop(server: Any, stop: threading.Event) -> None:
@@ -48,7 +48,10 @@ def serve_cmd(policy: PolicyOpt, checkpoint: CkptOpt = None, imports: ImportOpt 
     server = api.policy_server(policy, parse_policy_kwargs(checkpoint, policy_args), host=host, port=port, api_key=api_key)
     if host not in LOOPBACK and not api_key:
         err_console.print(f"[yellow]warning:[/yellow] serving on {host} without --api-key: anyone who reaches this port can use the policy")
-    signal.signal(signal.SIGTERM, _stop)
+    # Both stop the server cleanly; SIGINT explicitly too, since a process started in the background by a shell
+    # inherits SIGINT ignored and Python then installs no KeyboardInterrupt for it.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
     stop = threading.Event()
     status = threading.Thread(target=_status_loop, args=(server, stop), daemon=True)
     t0 = time.monotonic()

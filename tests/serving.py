@@ -51,13 +51,16 @@ def running(cmd: list[str], timeout_s: float = START_TIMEOUT_S) -> Iterator[tupl
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
+    proc.stdout_lines = []  # type: ignore[attr-defined]  # everything it printed, for the tests that read on
 
     def pump() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.put(line)
+            proc.stdout_lines.append(line)  # type: ignore[attr-defined]
 
-    threading.Thread(target=pump, daemon=True).start()
+    proc.pump = threading.Thread(target=pump, daemon=True)  # type: ignore[attr-defined]
+    proc.pump.start()  # type: ignore[attr-defined]
     try:
         while True:
             try:

@@ -56,7 +56,9 @@ def test_metrics_fill_every_clock_field_of_episode_record():
     record_fields = set(EpisodeRecord.__dataclass_fields__)
     assert set(m) <= record_fields
     env_side = {"task", "setting", "seed", "policy", "mode", "profile", "latency", "frames_rendered", "error",
-                "error_kind", "instruction", "reproducible", "extra"}
+                "error_kind", "instruction", "reproducible", "extra",
+                # motion quality: from the executed actions (ahabench.engine.motion), not the clock
+                "jerk_rms", "path_length_rad", "idle_ratio", "joint_limit_ticks"}
     assert record_fields - set(m) == env_side
     assert m["ticks"] == 21 and m["sim_time_s"] == pytest.approx(0.84) and m["t_success_s"] == pytest.approx(0.84)
     assert m["chunk_hz"] == pytest.approx(1000 / 41.37)

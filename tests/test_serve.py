@@ -211,6 +211,7 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(sig):
 
     with running(ahabench_serve("--policy", "hold")) as (proc, _url):
         proc.send_signal(getattr(signal, sig))
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "stopped after" in out and "Traceback" not in err
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+        proc.pump.join(timeout=10)
+        err = proc.stderr.read()
+    assert any("stopped after" in line for line in proc.stdout_lines) and "Traceback" not in err
