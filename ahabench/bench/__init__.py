@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ahabench.bench.machine import machine_info
 from ahabench.bench.measured_bench import bench_measured_eval
@@ -70,50 +71,43 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
             progress("models: " + ", ".join(f"{r['steps']} steps: aha chunk {r['aha_chunk_call_ms']:.1f} ms, "
                                             f"fast call {r['fast_call_ms']:.1f} ms (CPU {r['aha_chunk_call_cpu_ms']:.1f} vs "
                                             f"{r['fast_call_cpu_ms']:.1f} ms)" for r in result["models"]))
+    def stage(key: str, df: Any, stem: str, message: Callable[[list[dict]], str]) -> None:
+        """Record one benchmark's rows and files in ``result`` and report it."""
+        result[key] = df.to_dict(orient="records")
+        result["files"] += [str(out / f"{stem}.csv"), str(out / f"{stem}.json")]
+        if progress is not None and len(df):
+            progress(message(result[key]))
+
     if measured_eval:
-        mdf = bench_measured_eval(out)
-        result["measured"] = mdf.to_dict(orient="records")
-        result["files"] += [str(out / "measured_eval.csv"), str(out / "measured_eval.json")]
-        if progress is not None:
-            progress("measured eval: " + ", ".join(f"{r['policy']} call {r['chunk_ms_mean']:.1f} ms" for r in result["measured"]))
+        stage("measured", bench_measured_eval(out), "measured_eval", lambda rows: "measured eval: " + ", ".join(
+            f"{r['policy']} call {r['chunk_ms_mean']:.1f} ms" for r in rows))
     if train:
         from ahabench.bench.train_bench import bench_training
 
-        tdf = bench_training(out)
-        result["train"] = tdf.to_dict(orient="records")
-        result["files"] += [str(out / "train.csv"), str(out / "train.json")]
-        if progress is not None:
-            progress("training: " + ", ".join(
-                f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in result["train"]))
+        stage("train", bench_training(out), "train", lambda rows: "training: " + ", ".join(
+            f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in rows))
     if episode_time:
         from ahabench.bench.episode_bench import bench_episodes
 
-        edf = bench_episodes(out, list(tasks) if tasks is not None else [t for s in suites().values() for t in s])
-        result["episode_time"] = edf.to_dict(orient="records")
-        result["files"] += [str(out / "episode_time.csv"), str(out / "episode_time.json")]
-        if progress is not None and len(edf):
-            tot = edf.iloc[-1]
-            progress(f"episode time: harness {100 * tot['harness_frac']:.1f}% of {tot['episode_s']:.0f} s "
-                     f"(physics {tot['physics_s']:.0f} s, render {tot['render_s']:.0f} s, model {tot['model_s']:.0f} s, "
-                     f"resets {tot['reset_s']:.0f} s)")
+        every = list(tasks) if tasks is not None else [t for s in suites().values() for t in s]
+
+        def episode_line(rows: list[dict]) -> str:
+            t = rows[-1]  # the overall row
+            return (f"episode time: harness {100 * t['harness_frac']:.1f}% of {t['episode_s']:.0f} s (physics "
+                    f"{t['physics_s']:.0f} s, render {t['render_s']:.0f} s, model {t['model_s']:.0f} s, "
+                    f"resets {t['reset_s']:.0f} s)")
+
+        stage("episode_time", bench_episodes(out, every), "episode_time", episode_line)
     if throughput:
         from ahabench.bench.throughput_bench import bench_throughput
 
-        tdf = bench_throughput(out)
-        result["throughput"] = tdf.to_dict(orient="records")
-        result["files"] += [str(out / "throughput.csv"), str(out / "throughput.json")]
-        if progress is not None:
-            progress("throughput: " + ", ".join(f"{r['executor']} x{r['workers']} {r['episodes_per_min']:.1f} episodes/min"
-                                                for r in result["throughput"]))
+        stage("throughput", bench_throughput(out), "throughput", lambda rows: "throughput: " + ", ".join(
+            f"{r['executor']} x{r['workers']} {r['episodes_per_min']:.1f} episodes/min" for r in rows))
     if serve:
         from ahabench.bench.serve_bench import bench_serving
 
-        sdf = bench_serving(out)
-        result["serve"] = sdf.to_dict(orient="records")
-        result["files"] += [str(out / "serve.csv"), str(out / "serve.json")]
-        if progress is not None:
-            progress("serving: " + ", ".join(f"{r['policy']} {r['call']} +{r['overhead_ms_p50']:.2f} ms"
-                                             for r in result["serve"]))
+        stage("serve", bench_serving(out), "serve", lambda rows: "serving: " + ", ".join(
+            f"{r['policy']} {r['call']} +{r['overhead_ms_p50']:.2f} ms" for r in rows))
     result["wall_s"] = time.perf_counter() - t0
     logger.info("bench written to %s in %.0f s", out, result["wall_s"])
     return result
