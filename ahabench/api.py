@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ahabench.engine.io import EPISODES, read_episodes, read_manifest
+from ahabench.engine.io import EPISODES, Manifest, read_episodes, read_manifest
 from ahabench.engine.run import Progress, RunConfig, RunResult, run_eval
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
 from ahabench.records import EpisodeRecord
@@ -94,7 +94,7 @@ def _executor_session(eval_kwargs: dict[str, Any]) -> Any:
     return ray_session(eval_kwargs.get("ray_address"), int(eval_kwargs.get("workers", 1)))
 
 
-def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
+def load_run(run_dir: str | Path) -> tuple[Manifest, list[EpisodeRecord]]:
     """The manifest and the episode records of a run directory."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
@@ -222,10 +222,8 @@ def make_reference(run: str | Path, path: str | Path) -> Path:
     broken = broken_episodes(recs)
     if broken:
         raise ValueError(f"run {run} has {len(broken)} broken episode(s), e.g. {broken[0]}; a reference must not")
-    cfg = manifest.get("config", {})
-    git = manifest.get("git", {})
-    meta = {"run": str(run), "git": git.get("commit"), "git_dirty": git.get("dirty"),
-            "policy_kwargs": cfg.get("policy_kwargs") or {}}
+    meta = {"run": str(run), "git": manifest.git.get("commit"), "git_dirty": manifest.git.get("dirty"),
+            "policy_kwargs": manifest.get("policy_kwargs") or {}}
     return write_reference(Path(path), recs, meta)
 
 

@@ -132,3 +132,19 @@ def test_critical_latency_is_the_last_value_keeping_the_fraction_with_its_bracke
     assert none.critical_value == 0 and none.first_failing == 50
     allpass = critical_points([point(0, 10), point(50, 10)])[0]
     assert allpass.critical_value == 50 and allpass.first_failing is None
+
+
+def test_manifest_is_typed_written_and_read_in_one_place(tmp_path):
+    import json
+
+    from ahabench.engine.io import Manifest, read_manifest
+
+    m = write_manifest(tmp_path, {"policy": "p", "mode": "async", "policy_kwargs": {"checkpoint": "ck"}}, {"a": [1, 2, 3]},
+                       extra={"note": "x"})
+    back = read_manifest(tmp_path)
+    assert back == m and back.get("mode") == "async" and back.checkpoint == "ck" and back.episodes_per_task == 3
+    assert back.extra == {"note": "x"} and back.git == m.git and back.created_utc
+    # a manifest from an older ahabench (fewer keys) still reads
+    (tmp_path / "manifest.json").write_text(json.dumps({"config": {"policy": "p", "episodes": 4}, "seeds": {}}))
+    old = read_manifest(tmp_path)
+    assert old.checkpoint is None and old.episodes_per_task == 4 and old.versions == {} and isinstance(old, Manifest)

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -124,25 +125,56 @@ def host_info() -> dict[str, Any]:
     }
 
 
-def write_manifest(out: Path, config: dict[str, Any], seeds: dict[str, list[int]], extra: dict | None = None) -> dict:
-    manifest = {
-        "config": config,
-        "seeds": seeds,
-        "versions": package_versions(),
-        "git": git_commit(),
-        "host": host_info(),
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        **(extra or {}),
-    }
-    atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` holds: the run's configuration (the fields of ``RunConfig`` as written; a run made by an
+    older ahabench lacks the newer ones, so it stays a mapping read with :meth:`get`), the planned seeds per task, and
+    where and when the run was made."""
+
+    config: dict[str, Any]
+    seeds: dict[str, list[int]]
+    versions: dict[str, str | None] = field(default_factory=dict)
+    git: dict[str, Any] = field(default_factory=dict)
+    host: dict[str, Any] = field(default_factory=dict)
+    created_utc: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # any other top-level key, kept as read
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """One configuration value (``policy``, ``mode``, ``profile``, ...)."""
+        return self.config.get(key, default)
+
+    @property
+    def checkpoint(self) -> str | None:
+        """The policy checkpoint the run was made with (``--checkpoint``), if any."""
+        return (self.config.get("policy_kwargs") or {}).get("checkpoint")
+
+    @property
+    def episodes_per_task(self) -> int | None:
+        return max((len(v) for v in self.seeds.values()), default=self.config.get("episodes"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": self.config, "seeds": self.seeds, "versions": self.versions, "git": self.git, "host": self.host,
+                "created_utc": self.created_utc, **self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Manifest:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(**{k: d[k] for k in known if k in d}, extra={k: v for k, v in d.items() if k not in known})
+
+
+def write_manifest(out: Path, config: dict[str, Any], seeds: dict[str, list[int]], extra: dict | None = None) -> Manifest:
+    """Write ``out/manifest.json`` for a run of ``config`` on ``seeds``, stamped with versions, git state and host."""
+    manifest = Manifest(config=config, seeds=seeds, versions=package_versions(), git=git_commit(), host=host_info(),
+                        created_utc=datetime.now(UTC).isoformat(timespec="seconds"), extra=dict(extra or {}))
+    atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest.to_dict(), indent=2, sort_keys=True))
     return manifest
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(run_dir: Path) -> Manifest:
     p = Path(run_dir) / MANIFEST
     if not p.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory: no {MANIFEST}")
-    return json.loads(p.read_text())
+    return Manifest.from_dict(json.loads(p.read_text()))
 
 
 def timeline_path(run_dir: Path, task: str, seed: int) -> Path:

@@ -139,7 +139,7 @@ def plan_seeds(cfg: RunConfig) -> dict[str, list[int]]:
 
 
 def _check_resume(out: Path, cfg_dict: dict[str, Any]) -> None:
-    old = read_manifest(out)["config"]
+    old = read_manifest(out).config
     diff = [k for k in _RESUME_KEYS if old.get(k) != cfg_dict.get(k)]
     if diff:
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {cfg_dict.get(k)!r}" for k in diff)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ahabench.report.summary import GroupSummary
+
+if TYPE_CHECKING:  # annotations only: the report reads a run directory through engine.io, imported when it does
+    from ahabench.engine.io import Manifest
 
 
 def _f(x: float | None, spec: str = ".2f") -> str:
@@ -24,10 +27,9 @@ def summary_table(rows: Sequence[GroupSummary]) -> str:
     return "\n".join(lines)
 
 
-def render_report(manifest: dict[str, Any], rows: Sequence[GroupSummary], plots: dict[str, str],
+def render_report(manifest: Manifest, rows: Sequence[GroupSummary], plots: dict[str, str],
                   timeline_note: str = "", errors: Sequence[str] = ()) -> str:
-    cfg = manifest.get("config", {})
-    git = manifest.get("git", {})
+    cfg, git = manifest.config, manifest.git
     head = [
         f"# ahabench run: `{cfg.get('policy')}` ({cfg.get('mode')}, {cfg.get('setting')})",
         "",
@@ -36,9 +38,9 @@ def render_report(manifest: dict[str, Any], rows: Sequence[GroupSummary], plots:
         + (f", scale {cfg.get('latency_scale')}" if cfg.get("latency_scale", 1.0) != 1.0 else "")
         + (f", fixed {cfg.get('fixed_ms')} ms" if cfg.get("fixed_ms") is not None else ""),
         f"- tasks: {len(cfg.get('tasks', []))}, episodes per task: "
-        f"{max((len(v) for v in manifest.get('seeds', {}).values()), default=cfg.get('episodes'))}, "
+        f"{manifest.episodes_per_task}, "
         f"seed base {cfg.get('seed')}" + (" (explicit seeds)" if cfg.get("seeds") else ""),
-        f"- git `{git.get('commit')}`{' (dirty)' if git.get('dirty') else ''}, created {manifest.get('created_utc')}",
+        f"- git `{git.get('commit')}`{' (dirty)' if git.get('dirty') else ''}, created {manifest.created_utc}",
         "",
         "Success is ever-succeeded within the step limit; the rate counts errored episodes as failures "
         "(errors are listed apart). Chunk Hz = 1000 / mean chunk latency (the paper's rate).",
@@ -89,9 +91,8 @@ def write_report(run: Path, timeline: tuple[str, int] | None = None) -> Path:
     if not recs:
         raise ValueError(f"run {run} holds no episodes to report")
     rows = summarize(recs)
-    cfg = manifest.get("config", {})
     plots = {"success": "plots/success.png", "rates": "plots/rates.png"}
-    plot_success(rows, run / plots["success"], f"{cfg.get('policy')} ({cfg.get('mode')})")
+    plot_success(rows, run / plots["success"], f"{manifest.get('policy')} ({manifest.get('mode')})")
     plot_rates(rows, run / plots["rates"])
     tl, note = _timeline_for(run, recs, timeline)
     if tl is not None:

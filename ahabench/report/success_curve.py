@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ahabench.engine.io import EPISODES, read_episodes, read_manifest
+from ahabench.engine.io import EPISODES, Manifest, read_episodes, read_manifest
 
 COLUMNS = ["step", "phase", "data", "checkpoint", "policy", "mode", "episodes", "successes", "success_rate",
            "tasks", "tasks_above_0"]
 
 
-def _checkpoint_config(run: Path, manifest: dict) -> tuple[str, dict]:
-    ckpt = (manifest.get("config", {}).get("policy_kwargs") or {}).get("checkpoint")
+def _checkpoint_config(run: Path, manifest: Manifest) -> tuple[str, dict]:
+    ckpt = manifest.checkpoint
     if not ckpt:
         raise ValueError(f"run {run} names no checkpoint (policy_kwargs.checkpoint): evaluate with --checkpoint")
     path = Path(ckpt) / "config.json"
@@ -36,8 +36,7 @@ def success_vs_steps(runs: Sequence[Path]) -> pd.DataFrame:
     for run in map(Path, runs):
         manifest = read_manifest(run)
         recs = read_episodes(run / EPISODES)
-        cfg = manifest.get("config", {})
-        this_plan = (manifest.get("seeds"), cfg.get("mode"), cfg.get("profile"), cfg.get("setting"))
+        this_plan = (manifest.seeds, manifest.get("mode"), manifest.get("profile"), manifest.get("setting"))
         if plan is None:
             plan = this_plan
         elif this_plan != plan:
@@ -52,7 +51,7 @@ def success_vs_steps(runs: Sequence[Path]) -> pd.DataFrame:
             per_task[r.task] = per_task.get(r.task, 0) + int(r.success_once)
         n, s = len(recs), sum(per_task.values())
         rows.append({"step": step, "phase": phase, "data": "+".join(map(str, phases[phase]["data"])), "checkpoint": ckpt,
-                     "policy": cfg.get("policy"), "mode": cfg.get("mode"), "episodes": n, "successes": s,
+                     "policy": manifest.get("policy"), "mode": manifest.get("mode"), "episodes": n, "successes": s,
                      "success_rate": s / n if n else None, "tasks": len(per_task),
                      "tasks_above_0": sum(1 for v in per_task.values() if v > 0)})
     return pd.DataFrame(rows, columns=COLUMNS).sort_values("step", kind="stable").reset_index(drop=True)
