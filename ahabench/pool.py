@@ -50,8 +50,7 @@ def pool_context() -> Any:
 
 
 def _init(initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    limit_threads()
-    os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
+    limit_threads()  # (importing ahabench already set ManiSkill's no-asset-prompt variable, ahabench/__init__.py)
     if initializer is not None:
         initializer(*initargs)
 

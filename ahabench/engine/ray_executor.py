@@ -46,7 +46,6 @@ def _run_task(cfg: WorkerConfig, job: EpisodeJob) -> EpisodeRecord:
         from ahabench.pool import limit_threads
 
         limit_threads()  # one compute thread per process, as in the local pool
-        os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
         if _WORKER[1] is not None:  # a new run config (compare, sweep): the previous run's envs are not needed
             _WORKER[1].close()
         _WORKER[:] = [cfg, EpisodeWorker(cfg)]
@@ -57,7 +56,7 @@ def _runtime_env() -> dict[str, Any]:
     """What Ray's worker processes need to import what this driver imports: its module search path (user modules
     given with --import, the test helpers)."""
     paths = [p for p in sys.path if p and os.path.isdir(p)]
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths), "MS_SKIP_ASSET_DOWNLOAD_PROMPT": "1"}}
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
 
 
 @contextmanager
