@@ -96,20 +96,25 @@ class PolicyServer:
                                      max_size=None, logger=log)
         self.host = host
         self.port = int(self._server.socket.getsockname()[1])
+        self._serving = False
 
     @property
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._serving = True
+        try:
+            self._server.serve_forever()
+        finally:
+            self._serving = False
 
     def shutdown(self) -> None:
-        """Stop serving and close every connection; from the thread that ran :meth:`serve_forever` (after it was
-        interrupted) or any other, and also when it never ran."""
-        if not self._server.socket_closed.is_set():
-            # serve_forever is not running in this thread (never started, or interrupted before its loop): nothing
-            # will set the flag shutdown() waits for, so close the listening socket here
+        """Stop serving and close every connection: from another thread, from the one that ran
+        :meth:`serve_forever` once it was interrupted, or when it never ran."""
+        if not self._serving and not self._server.socket_closed.is_set():
+            # serve_forever never reached its loop (not started, or interrupted before it): nothing else will set
+            # the flag websockets' shutdown() waits for, so close the listening socket here
             self._server.socket.close()
             self._server.socket_closed.set()
         self._server.shutdown()
