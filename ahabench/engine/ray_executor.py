@@ -31,7 +31,6 @@ from ahabench.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
 
-EXECUTORS = ("local", "ray")
 #: Episodes in flight per CPU: enough to keep each worker busy between results.
 IN_FLIGHT_PER_CPU = 2
 #: Times Ray runs an episode again after its worker process died.
@@ -110,4 +109,4 @@ def run_ray(cfg: WorkerConfig, jobs: Sequence[EpisodeJob], finish: Callable[[Epi
                     finish(dataclasses.replace(crash_record(cfg, job.task, job.seed, why), error_kind="infra"))
 
 
-__all__ = ["EXECUTORS", "MAX_RETRIES", "ray_session", "run_ray"]
+__all__ = ["MAX_RETRIES", "ray_session", "run_ray"]

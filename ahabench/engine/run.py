@@ -30,6 +30,10 @@ _RESUME_KEYS = ("policy", "tasks", "setting", "mode", "profile", "latency", "dev
                 "seed", "seeds", "policy_kwargs", "env_kwargs", "two_devices", "stop_on_success")
 
 
+#: Where a run's episodes execute: this machine's worker processes, or Ray tasks (ahabench.engine.ray_executor).
+EXECUTORS = ("local", "ray")
+
+
 @dataclass
 class RunConfig:
     """Everything that defines an evaluation run (stored verbatim in manifest.json)."""
@@ -67,8 +71,8 @@ class RunConfig:
             raise ValueError(f"unknown setting {self.setting!r}; choices: {', '.join(SETTINGS)}")
         if self.latency not in LATENCY_KINDS:
             raise ValueError(f"unknown latency model {self.latency!r}; choices: {', '.join(LATENCY_KINDS)}")
-        if self.executor not in ("local", "ray"):
-            raise ValueError(f"unknown executor {self.executor!r}; choices: local, ray")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"unknown executor {self.executor!r}; choices: {', '.join(EXECUTORS)}")
         if self.ray_address is not None and self.executor != "ray":
             raise ValueError(f"--ray-address {self.ray_address!r} needs --executor ray")
         if self.latency_scale <= 0:
