@@ -31,10 +31,8 @@ RUNS_DIR = Path("runs")
 
 def task_names(tasks: str | Sequence[str]) -> list[str]:
     """``'all'``, a suite name, comma-separated names or a list -> task names (``KeyError`` naming an unknown one)."""
-    from ahabench.task_plugins import load_task_plugins
     from ahabench.task_registry import resolve_tasks, task_spec
 
-    load_task_plugins()
     if isinstance(tasks, str):
         return resolve_tasks(tasks)
     for t in tasks:
@@ -67,19 +65,22 @@ def eval_run(
     stop_on_success: bool = True,
     policy_kwargs: dict[str, Any] | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    task_args: dict[str, Any] | None = None,
     imports: Sequence[str] = (),
     progress: Callable[[Progress], None] | None = None,
     executor: str = "local",
     ray_address: str | None = None,
 ) -> RunResult:
     """Evaluate ``policy`` on ``tasks`` (``all``, a suite, or names) and write the run directory ``out``.
+    ``task_args`` go to every task's env class (a dynamic task's ``level`` and ``speed``) and into the manifest.
     ``executor="ray"`` runs the episodes as Ray tasks (a local Ray on ``workers`` CPUs, or the cluster at
     ``ray_address``); the records are the same as with the local executor."""
     cfg = RunConfig(policy=policy, tasks=task_names(tasks), episodes=episodes, setting=setting, mode=mode,
                     profile=str(profile), latency=latency, device=device, latency_scale=latency_scale,
                     fixed_ms=fixed_ms, seed=seed, seeds=seeds, workers=workers, two_devices=two_devices,
                     stop_on_success=stop_on_success, video=video, policy_kwargs=dict(policy_kwargs or {}),
-                    env_kwargs=dict(env_kwargs or {}), imports=list(imports), executor=executor,
+                    env_kwargs=dict(env_kwargs or {}), task_args=dict(task_args or {}), imports=list(imports),
+                    executor=executor,
                     ray_address=ray_address)
     out_dir = Path(out) if out is not None else default_out(policy, mode, setting)
     return run_eval(cfg, out_dir, resume=resume, progress=progress)
@@ -239,12 +240,13 @@ def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
     """Task rows: name, suite, description, arms, step and time limits, expert success (if tabulated) and
     ``expert_success_stale``: True when the task's code changed since that success was measured."""
     from ahabench.codehash import task_code_hash
-    from ahabench.task_plugins import load_task_plugins
-    from ahabench.task_registry import suites, task_spec
+    from ahabench.task_registry import suites, task_names, task_spec
 
     all_suites = {k: list(v) for k, v in suites().items()}
-    for name in load_task_plugins():  # installed packages' tasks, under the suite their spec names
-        all_suites.setdefault(task_spec(name).suite, []).append(name)
+    in_suites = {t for members in all_suites.values() for t in members}
+    for name in task_names():  # tasks no suite declares (installed packages'), under the suite their spec names
+        if name not in in_suites:
+            all_suites.setdefault(task_spec(name).suite, []).append(name)
     if suite is not None and suite not in all_suites:
         raise KeyError(f"unknown suite {suite!r}; known suites: {', '.join(sorted(all_suites))}")
     names = list(all_suites[suite]) if suite else [t for s in all_suites for t in all_suites[s]]
@@ -268,7 +270,7 @@ def _expert_success_table() -> dict[str, tuple[float, str]]:
     """task -> (clean-setting expert success, code hash it was measured with) from the committed table."""
     from importlib.resources import files
 
-    path = files("tasks") / "expert_success.csv"  # committed table, shipped as package data of the tasks package
+    path = files("ahabench.tasks") / "expert_success.csv"  # committed table, shipped as package data of the tasks package
     if not path.is_file():
         return {}
     out: dict[str, tuple[float, str]] = {}

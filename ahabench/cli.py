@@ -14,7 +14,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ahabench.cli_args import UsageError, import_all, parse_camera, parse_floats, parse_policy_kwargs, parse_seeds
+from ahabench.cli_args import (
+    UsageError,
+    import_all,
+    parse_camera,
+    parse_floats,
+    parse_policy_kwargs,
+    parse_seeds,
+    parse_task_args,
+)
 from ahabench.cli_common import (
     CameraOpt,
     CkptOpt,
@@ -33,6 +41,7 @@ from ahabench.cli_common import (
     SeedOpt,
     SeedsOpt,
     SettingOpt,
+    TaskArgOpt,
     TasksOpt,
     WorkersOpt,
     _fmt,
@@ -98,7 +107,7 @@ def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt =
              resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in OUT, skipping recorded episodes.")] = False,
              two_devices: Annotated[bool, typer.Option("--two-devices", help="Run the planner on its own simulated GPU.")] = False,
              checkpoint: CkptOpt = None, imports: ImportOpt = None, camera: CameraOpt = None,
-             executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
+             executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None, task_args: TaskArgOpt = None,
              policy_args: Annotated[list[str] | None, typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable (e.g. cost_size=paper for paper-scale roofline costs, sample_steps=2).")] = None) -> None:
     """Evaluate a policy; writes OUT/manifest.json, episodes.jsonl, summary.csv and summary.json."""
     from ahabench import api
@@ -108,7 +117,7 @@ def eval_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt =
         res = api.eval_run(policy, tasks, episodes, setting, mode, profile, latency, seed, workers, out, video, resume,
                            device=device, latency_scale=latency_scale, fixed_ms=fixed_ms, seeds=parse_seeds(seeds, tasks),
                            two_devices=two_devices, policy_kwargs=parse_policy_kwargs(checkpoint, policy_args),
-                           env_kwargs=parse_camera(camera), imports=imports or (), progress=_RunProgress(bar, "eval"),
+                           env_kwargs=parse_camera(camera), task_args=parse_task_args(task_args), imports=imports or (), progress=_RunProgress(bar, "eval"),
                            executor=executor, ray_address=ray_address)
     _show(summary_table(res.summary, f"{policy} ({res.config.mode}, {setting}, {latency}: {profile})"))
     console.print(f"run written to {res.out}")
@@ -125,7 +134,8 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
                 checkpoint: Annotated[list[str] | None, typer.Option("--checkpoint", "-c", help="POLICY=PATH: checkpoint of one compared policy; repeatable.")] = None,
                 markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table.")] = False,
                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-                imports: ImportOpt = None, executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None) -> None:
+                imports: ImportOpt = None, executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
+                task_args: TaskArgOpt = None) -> None:
     """Compare policies on the same seeds: success, t_success, chunk Hz and speedups against a baseline."""
     from ahabench import api
     from ahabench.report.compare import compare_dt, compare_json, compare_markdown
@@ -146,7 +156,7 @@ def compare_cmd(policies: Annotated[list[str], typer.Argument(help="Policies to 
         res = api.compare(policies, tasks, episodes, baseline=baseline, runs=run_map, out=out,
                           progress=_RunProgress(bar, "compare"), policy_kwargs=ckpts, setting=setting, profile=profile, latency=latency,
                           device=device, seed=seed, seeds=parse_seeds(seeds, tasks), workers=workers, imports=imports or (),
-                          executor=executor, ray_address=ray_address)
+                          executor=executor, ray_address=ray_address, task_args=parse_task_args(task_args))
     if as_json:
         console.print_json(compare_json(res.rows, res.baseline))
     elif markdown:
@@ -170,7 +180,8 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
               setting: SettingOpt = "clean", mode: ModeOpt = None, profile: ProfileOpt = DEFAULT_PROFILE,
               latency: LatencyOpt = DEFAULT_LATENCY, seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1,
               out: OutOpt = None, checkpoint: CkptOpt = None, imports: ImportOpt = None,
-              executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
+              executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None, task_args: TaskArgOpt = None,
+              policy_args: Annotated[list[str] | None, typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable (e.g. execute_len=8).")] = None,
               keep: Annotated[float, typer.Option("--keep", min=0.01, max=1.0, help="Critical latency: the largest value keeping this fraction of the lowest-latency success.")] = DEFAULT_KEEP) -> None:
     """Success vs latency: one run per value; writes OUT/sweep.csv, sweep.png, critical.csv and success_vs_hz.png."""
     from ahabench import api
@@ -184,8 +195,8 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
         res = api.sweep(policy, tasks, episodes, latency_scales=scales, delays_ms=delays, out=out, keep=keep,
                         progress=_RunProgress(bar, "sweep"), setting=setting, mode=mode, profile=profile, latency=latency,
                         seed=seed, seeds=parse_seeds(seeds, tasks), workers=workers,
-                        policy_kwargs=parse_policy_kwargs(checkpoint), imports=imports or (), executor=executor,
-                        ray_address=ray_address)
+                        policy_kwargs=parse_policy_kwargs(checkpoint, policy_args), imports=imports or (), executor=executor,
+                        ray_address=ray_address, task_args=parse_task_args(task_args))
     t = _table(f"{policy}: success vs {res.knob}", (res.knob, "success", "95% CI", "t_succ s", "held"))
     for p in res.points:
         o = p.summary[-1]

@@ -37,10 +37,8 @@ def parse_seeds(seeds: str | None, tasks: str) -> dict[str, list[int]] | None:
     """--seeds 1,2,3 -> the same explicit seeds for every task the --tasks selector names (None: planned seeds)."""
     if seeds is None:
         return None
-    from ahabench.task_plugins import load_task_plugins
     from ahabench.task_registry import resolve_tasks
 
-    load_task_plugins()
     try:
         vals = [int(x) for x in seeds.split(",") if x.strip()]
     except ValueError:
@@ -48,14 +46,14 @@ def parse_seeds(seeds: str | None, tasks: str) -> dict[str, list[int]] | None:
     return {t: vals for t in resolve_tasks(tasks)}
 
 
-def parse_policy_kwargs(checkpoint: Path | None, args: list[str] | None = None) -> dict[str, Any]:
-    """--checkpoint plus repeatable --policy-arg KEY=VALUE (ints, floats and true/false are converted, the rest
-    stay text)."""
-    kw: dict[str, Any] = {"checkpoint": str(checkpoint)} if checkpoint is not None else {}
+def parse_key_values(args: list[str] | None, option: str, example: str) -> dict[str, Any]:
+    """Repeatable ``option KEY=VALUE`` items -> a dict (ints, floats and true/false are converted, the rest stay
+    text); a malformed item is a usage error naming it."""
+    kw: dict[str, Any] = {}
     for item in args or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"bad --policy-arg {item!r}: expected KEY=VALUE, e.g. cost_size=paper")
+            raise UsageError(f"bad {option} {item!r}: expected KEY=VALUE, e.g. {example}")
         if value.strip().lower() in ("true", "false"):
             kw[key.strip()] = value.strip().lower() == "true"
             continue
@@ -68,6 +66,17 @@ def parse_policy_kwargs(checkpoint: Path | None, args: list[str] | None = None) 
         else:
             kw[key.strip()] = value
     return kw
+
+
+def parse_policy_kwargs(checkpoint: Path | None, args: list[str] | None = None) -> dict[str, Any]:
+    """--checkpoint plus repeatable --policy-arg KEY=VALUE."""
+    kw: dict[str, Any] = {"checkpoint": str(checkpoint)} if checkpoint is not None else {}
+    return {**kw, **parse_key_values(args, "--policy-arg", "cost_size=paper")}
+
+
+def parse_task_args(args: list[str] | None) -> dict[str, Any]:
+    """Repeatable --task-arg KEY=VALUE: kwargs of every evaluated task's env class (a dynamic task's level, speed)."""
+    return parse_key_values(args, "--task-arg", "level=2")
 
 
 def parse_camera(camera: str | None) -> dict[str, Any]:

@@ -50,6 +50,7 @@ ImportOpt = Annotated[list[str] | None, typer.Option("--import", help="Python mo
 CkptOpt = Annotated[Path | None, typer.Option("--checkpoint", "-c", help="Policy checkpoint, passed to the policy factory as checkpoint=.")]
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where episodes run: local (this machine's worker processes) or ray (Ray tasks; see --ray-address).")]
 RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help="With --executor ray: none starts a local Ray on --workers CPUs; 'auto' or ray://HOST:PORT joins a running cluster.")]
+TaskArgOpt = Annotated[list[str] | None, typer.Option("--task-arg", "-T", help="KEY=VALUE passed to every task's env; repeatable (e.g. level=2 speed=1.5 for the dynamic suite's motion). Recorded in the manifest.")]
 CameraOpt = Annotated[str | None, typer.Option("--camera", help=f"Resolution HxW of every camera, e.g. 240x320 (RoboTwin's); default {DEFAULT_CAMERA_HW[0]}x{DEFAULT_CAMERA_HW[1]}.")]
 
 

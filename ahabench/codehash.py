@@ -5,10 +5,10 @@ seed" verdicts of :mod:`ahabench.seeds`) carry this hash, so a change to that co
 stale numbers behind. The file set is computed, not listed by hand: starting from the module that registers the
 task, the module of its environment class (and of every first-party base class) and the expert runner
 (``ahabench.experts.evaluate``), it follows every ``import`` statement (module level or inside functions, read
-with :mod:`ast`, nothing is executed) into first-party modules (the ``ahabench`` and ``tasks`` packages of this
-repository), transitively. Importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too, so those are
-part of the closure. Third-party packages (SAPIEN, ManiSkill, mplib, torch) are left out: ``pyproject.toml``
-pins the versions the table was measured with.
+with :mod:`ast`, nothing is executed) into first-party modules (``ahabench`` and its ``ahabench.tasks`` package,
+which lives in the repository's ``tasks/`` folder), transitively. Importing ``a.b.c`` runs ``a/__init__.py`` and
+``a/b/__init__.py`` too, so those are part of the closure. Third-party packages (SAPIEN, ManiSkill, mplib, torch)
+are left out: ``pyproject.toml`` pins the versions the table was measured with.
 
 The hash is SHA-256 over the sorted (repository-relative path, file bytes) pairs, truncated to 16 hex digits.
 """
@@ -21,19 +21,33 @@ import inspect
 from collections.abc import Iterable
 from pathlib import Path
 
-#: The repository root: the folder holding the ``ahabench`` and ``tasks`` packages.
+#: The repository root: the folder holding ``ahabench/``, ``tasks/`` and ``policies/``.
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: First-party packages and the repository folders they live in. ``tasks/`` and ``policies/`` keep their place in
+#: the repository but are installed as ``ahabench.tasks`` / ``ahabench.policies`` (package-dir in pyproject.toml),
+#: so no generic top-level ``tasks`` package is installed. Longest prefix wins.
+PACKAGE_DIRS: dict[str, str] = {"ahabench": "ahabench", "ahabench.tasks": "tasks", "ahabench.policies": "policies"}
 #: First-party top-level packages whose imports are followed.
-FIRST_PARTY: tuple[str, ...] = ("ahabench", "tasks")
+FIRST_PARTY: tuple[str, ...] = ("ahabench",)
 #: Modules every task's verdicts depend on besides its own: the loop that plays an expert and judges success.
 EXPERT_RUNNER = "ahabench.experts.evaluate"
+
+
+def module_parts(name: str) -> list[str]:
+    """The repository path parts of first-party module ``name`` (``ahabench.tasks.robotwin`` -> tasks, robotwin)."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        folder = PACKAGE_DIRS.get(".".join(parts[:i]))
+        if folder is not None:
+            return [*folder.split("/"), *parts[i:]]
+    return parts
 
 
 def module_file(name: str, root: Path = REPO_ROOT) -> Path | None:
     """The file of first-party module ``name`` (``a/b.py`` or ``a/b/__init__.py`` under ``root``), or None."""
     if name.split(".")[0] not in FIRST_PARTY:
         return None
-    base = root.joinpath(*name.split("."))
+    base = root.joinpath(*module_parts(name))
     for f in (base.with_suffix(".py"), base / "__init__.py"):
         if f.is_file():
             return f

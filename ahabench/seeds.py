@@ -14,9 +14,11 @@ fresh machine plays no expert at all. Shipped rows count only while their code h
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from ahabench.codehash import task_code_hash
 from ahabench.envs.meshes import cache_dir
@@ -49,14 +51,26 @@ def shipped_verdicts(task: str, setting: str, code: str, table: Path | None = No
     return out
 
 
+def task_env_kwargs(task_args: dict[str, Any] | None) -> dict[str, Any]:
+    """The :func:`~ahabench.task_registry.make_task_env` kwargs that pass ``task_args`` to the task's env class."""
+    return {"env_kwargs": dict(task_args)} if task_args else {}
+
+
+def _args_digest(task_args: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(task_args, sort_keys=True).encode()).hexdigest()[:12]
+
+
 class SeedVerdicts:
     """The cached expert verdicts of one (task, setting): seed -> solved."""
 
-    def __init__(self, task: str, setting: str):
-        self.task, self.setting = task, setting
-        self.path = cache_dir() / "seeds" / f"{task}__{setting}.json"
+    def __init__(self, task: str, setting: str, task_args: dict[str, Any] | None = None):
+        self.task, self.setting, self.task_args = task, setting, dict(task_args or {})
+        # Task args (a dynamic task's level, speed) change which seeds the expert solves: their verdicts are
+        # cached apart, and the shipped table (measured at the defaults) does not apply to them.
+        suffix = f"__{_args_digest(self.task_args)}" if self.task_args else ""
+        self.path = cache_dir() / "seeds" / f"{task}__{setting}{suffix}.json"
         self.code = task_code_hash(task)
-        self.verdicts: dict[int, bool] = shipped_verdicts(task, setting, self.code)
+        self.verdicts: dict[int, bool] = {} if self.task_args else shipped_verdicts(task, setting, self.code)
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text())
@@ -75,7 +89,7 @@ class SeedVerdicts:
             from ahabench.task_registry import make_task_env
 
             if self._env is None:
-                self._env = make_task_env(self.task, render=False)
+                self._env = make_task_env(self.task, render=False, **task_env_kwargs(self.task_args))
             ok, steps = expert_episode(self._env, seed, self.setting)
             self.verdicts[seed] = ok
             logger.info("%s/%s seed %d: expert %s (%d steps)", self.task, self.setting, seed,
@@ -92,11 +106,12 @@ class SeedVerdicts:
             self._env = None
 
 
-def solvable_seeds(task: str, n: int, start: int, setting: str = "clean") -> list[int]:
-    """The first ``n`` seeds >= ``start`` that the task's expert solves."""
+def solvable_seeds(task: str, n: int, start: int, setting: str = "clean",
+                   task_args: dict[str, Any] | None = None) -> list[int]:
+    """The first ``n`` seeds >= ``start`` that the task's expert solves (with the env kwargs ``task_args``)."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    v = SeedVerdicts(task, setting)
+    v = SeedVerdicts(task, setting, task_args)
     out: list[int] = []
     seed, misses = start, 0
     try:
@@ -115,9 +130,10 @@ def solvable_seeds(task: str, n: int, start: int, setting: str = "clean") -> lis
     return out
 
 
-def eval_seeds(task: str, n: int, setting: str = "clean", base: int = 0) -> list[int]:
+def eval_seeds(task: str, n: int, setting: str = "clean", base: int = 0,
+               task_args: dict[str, Any] | None = None) -> list[int]:
     """``n`` evaluation seeds for ``task``: expert-solvable seeds from ``100000 * (1 + base)`` upward."""
-    return solvable_seeds(task, n, eval_seed_start(base), setting)
+    return solvable_seeds(task, n, eval_seed_start(base), setting, task_args)
 
 
 def collection_seeds(task: str, n: int, setting: str = "clean") -> list[int]:

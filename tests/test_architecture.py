@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from ahabench.codehash import PACKAGE_DIRS
+
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ahabench", "tasks", "policies")
 #: The harness's layers, lowest first: a module may import its own layer and the ones before it, never after.
 LAYERS = ("clock", "latency", "engine", "serve", "api", "cli")
 #: Modules of ahabench that may import the WAM family's code: the tools that train and time it.
@@ -23,12 +24,15 @@ MAX_LINES = 400
 
 
 def _modules() -> dict[str, Path]:
+    """Module name -> file, over ahabench/ and the folders installed inside it (tasks/, policies/)."""
     mods = {}
-    for pkg in PACKAGES:
-        for path in (ROOT / pkg).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            mods[name] = path
+    for pkg, folder in PACKAGE_DIRS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            if pkg == "ahabench" and parts and parts[0] in ("tasks", "policies"):
+                continue  # not a folder of ahabench/ (an old build's leftovers would shadow nothing)
+            mods[".".join((pkg, *parts))] = path
     return mods
 
 
@@ -125,9 +129,45 @@ def test_layers_import_only_downward():
 def test_the_harness_imports_no_policy():
     """Policies plug in through entry points: only the WAM tools import the family's code."""
     graph = _graph()
-    bad = [(m, t) for m, ts in graph.items() if m.startswith("ahabench") and not m.startswith(WAM_TOOLS)
-           for t in ts if t.split(".")[0] == "policies"]
+    bad = [(m, t) for m, ts in graph.items() if not m.startswith(("ahabench.policies", *WAM_TOOLS))
+           for t in ts if t.startswith("ahabench.policies")]
     assert bad == []
+
+
+def test_the_harness_imports_no_task():
+    """Tasks plug in through entry points too: no harness module names a task module (the registry finds them)."""
+    bad = [(m, t) for m, ts in _graph().items() if not m.startswith("ahabench.tasks")
+           for t in ts if t.startswith("ahabench.tasks")]
+    assert bad == []
+
+
+def test_tasks_and_suites_are_found_through_entry_points():
+    from ahabench.task_registry import ENTRY_POINT_GROUP, SUITE_ENTRY_POINT_GROUP, suites
+
+    declared = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    assert set(declared) >= {t for members in suites().values() for t in members}
+    assert {ep.name for ep in entry_points(group=SUITE_ENTRY_POINT_GROUP)} >= {"robotwin", "maniskill"}
+    assert all(v.startswith("ahabench.tasks.") for n, v in declared.items() if n in suites()["robotwin"])
+
+
+def test_every_package_folder_is_installed_under_ahabench():
+    """pyproject.toml lists the packages by hand (package-dir maps tasks/ and policies/ into ahabench)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {m for m, p in _modules().items() if p.name == "__init__.py"}
+    assert listed == folders
+
+
+def test_no_generic_top_level_package_is_installed():
+    """Outside the repository, ``tasks`` and ``policies`` are not importable; ``ahabench.tasks`` is."""
+    import subprocess
+    import sys
+
+    code = ("import importlib.util as u\n"
+            "print(u.find_spec('tasks'), u.find_spec('policies'), u.find_spec('ahabench.tasks') is not None)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert res.stdout.split() == ["None", "None", "True"], res.stdout + res.stderr[-2000:]
 
 
 def test_policies_are_found_through_entry_points():
@@ -136,7 +176,8 @@ def test_policies_are_found_through_entry_points():
     declared = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
     assert {"aha-wam", "aha-wam-flash", "naive-async", "fast-wam", "expert", "hold", "remote", "openpi"} <= set(declared)
     for value in declared.values():
-        assert (ROOT / value.replace(".", "/") / "__init__.py").exists(), value
+        assert value.startswith("ahabench.policies."), value
+        assert (ROOT / "policies" / value.removeprefix("ahabench.policies.").replace(".", "/") / "__init__.py").exists()
 
 
 def test_unknown_policy_names_the_known_ones():
@@ -159,7 +200,7 @@ def test_a_policy_from_another_installed_package_is_found(tmp_path, monkeypatch)
 
     (tmp_path / "my_plugin.py").write_text(
         "from ahabench.policy_registry import register_policy\n"
-        "from policies.hold import HoldPolicy\n"
+        "from ahabench.policies.hold import HoldPolicy\n"
         "@register_policy('my-hold', 'a plugin policy')\n"
         "def make(**kw):\n    return HoldPolicy(**kw)\n")
     info = tmp_path / "my_plugin-0.1.dist-info"
@@ -176,14 +217,30 @@ def test_a_policy_from_another_installed_package_is_found(tmp_path, monkeypatch)
 
 
 def test_gymnasium_makes_a_task_in_a_fresh_interpreter():
-    """gymnasium 1.x has no plugin entry points: its "module:id" form imports ahabench.gym_envs, which registers all."""
+    """The install's start-up hook (ahabench-gymnasium.pth) registers lazy ids: no import before gymnasium.make,
+    only the task asked for is imported, and no "Overriding environment" warning when ahabench registers it."""
     import subprocess
     import sys
 
-    code = ("import gymnasium as gym\n"
-            "env = gym.make('ahabench.gym_envs:ahabench/ClickBell-v1')\n"
-            "import ahabench.gym_envs as g\n"
-            "assert all(i in gym.registry for i in g.ENV_IDS) and len(g.ENV_IDS) >= 19, g.ENV_IDS\n"
-            "print(type(env.unwrapped).__name__)\n")
+    code = ("import sys, warnings\n"
+            "warnings.simplefilter('error')\n"
+            "import gymnasium as gym\n"
+            "env = gym.make('ahabench/ClickBell-v1')\n"
+            "assert 'ahabench.tasks.robotwin.lift_pot' not in sys.modules\n"
+            "env2 = gym.make('ahabench/ClickBell-v1')\n"
+            "from ahabench.task_registry import make_task_env\n"
+            "make_task_env('lift_pot', render=False).close()\n"
+            "print(type(env.unwrapped).__name__, type(env2.unwrapped).__name__,\n"
+            "      gym.registry['ahabench/ClickBell-v1'].max_episode_steps)\n")  # the real spec replaced the lazy one
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/")
-    assert res.returncode == 0 and res.stdout.strip().endswith("ClickBellEnv"), res.stderr[-2000:]
+    assert res.returncode == 0 and res.stdout.split() == ["ClickBellEnv", "ClickBellEnv", "400"], res.stdout + res.stderr[-2000:]
+
+
+def test_every_task_has_its_gymnasium_id_declared():
+    from ahabench.gym_hook import ENTRY_POINT_GROUP
+    from ahabench.task_registry import suites, task_spec
+
+    declared = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    tasks = {ep.name: ep.value for ep in entry_points(group="ahabench.tasks")}
+    shipped = [t for members in suites().values() for t in members]
+    assert {task_spec(t).env_id: tasks[t] for t in shipped} == {i: m for i, m in declared.items() if m.startswith("ahabench.")}

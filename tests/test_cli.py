@@ -45,6 +45,8 @@ def test_top_level_help_lists_commands():
     (["eval", "-p", "expert", "-t", FAKE_TASK, "--seeds", "1,x"], "1,x"),
     (["tasks", "--suite", "no_such_suite"], "no_such_suite"),
     (["sweep", "-p", "expert", "--latency-scale", "1,fast", *FAKE], "1,fast"),
+    (["eval", "-p", "hold", "-t", "click_bell", "--seeds", "1", "--task-arg", "level"], "'level'"),
+    (["eval", "-p", "hold", "-t", "click_bell", "--seeds", "1", "--task-arg", "no_such_arg=2"], "no_such_arg"),
 ])
 def test_unknown_names_exit_2_naming_the_value(args, needle, tmp_path):
     res = invoke(*args, "--out", str(tmp_path / "o")) if args[0] in ("eval", "sweep") else invoke(*args)

@@ -22,12 +22,14 @@ def rel(task: str) -> set[str]:
 
 
 @pytest.mark.parametrize("task, needs", [
-    ("click_bell", "tasks/robotwin/objects_b.py"),
-    ("handover_block", "tasks/robotwin/objects_b.py"),
-    ("beat_block_hammer", "tasks/robotwin/objects_c.py"),
-    ("move_can_pot", "tasks/robotwin/objects_c.py"),
-    ("blocks_ranking_rgb", "tasks/robotwin/stack_blocks_two.py"),
-    ("blocks_ranking_size", "tasks/robotwin/stack_blocks_two.py"),  # through blocks_ranking_rgb
+    ("click_bell", "tasks/robotwin/bell.py"),
+    ("click_bell", "tasks/robotwin/shapes.py"),  # through bell.py
+    ("handover_block", "tasks/robotwin/objects.py"),
+    ("beat_block_hammer", "tasks/robotwin/objects.py"),
+    ("move_can_pot", "tasks/robotwin/objects.py"),
+    ("blocks_ranking_rgb", "tasks/robotwin/blocks.py"),
+    ("blocks_ranking_size", "tasks/robotwin/blocks.py"),
+    ("PlugCharger", "tasks/maniskill/__init__.py"),  # the suite package, imported first
     ("PlugCharger", "tasks/maniskill/experts.py"),
     ("PickCube", "ahabench/experts/evaluate.py"),
     ("stack_blocks_three", "ahabench/experts/planner.py"),  # through the ahabench.experts package
@@ -61,14 +63,14 @@ def test_hash_is_per_task_and_stable():
 
 
 def test_closure_follows_lazy_and_relative_imports_and_the_hash_sees_every_byte(tmp_path):
-    pkg = tmp_path / "tasks"
+    pkg = tmp_path / "ahabench"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("import os\n")
-    (pkg / "t.py").write_text("def f():\n    from tasks.helper import x\n    return x\n")
+    (pkg / "t.py").write_text("def f():\n    from ahabench.helper import x\n    return x\n")
     (pkg / "helper.py").write_text("from . import other\nimport numpy\nx = 1\n")
     (pkg / "other.py").write_text("y = 2\n")
     (pkg / "unused.py").write_text("z = 3\n")
-    files = import_closure(["tasks.t"], root=tmp_path)
+    files = import_closure(["ahabench.t"], root=tmp_path)
     assert [f.name for f in files] == ["__init__.py", "helper.py", "other.py", "t.py"]
     before = hash_files(files, root=tmp_path)
     (pkg / "other.py").write_text("y = 3\n")

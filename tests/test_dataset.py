@@ -10,7 +10,7 @@ import torch
 
 from ahabench.data.collect import collect_demos
 from ahabench.data.dataset import DemoDataset, DemoEpisode, SampleConfig
-from policies.wam.normalize import NormStats, dim_mask, pad_to_full, unpad_from_full
+from ahabench.policies.wam.normalize import NormStats, dim_mask, pad_to_full, unpad_from_full
 from test_collect import register_fake_task
 
 

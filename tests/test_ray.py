@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from ahabench.api import eval_run
+from ahabench.policies.hold import HoldPolicy
 from ahabench.policy import PolicyUnreachableError
 from ahabench.policy_registry import _POLICIES, register_policy
 from ahabench.types import EpisodeInfo
-from policies.hold import HoldPolicy
 from test_run import FAKE_TASK, SEEDS
 
 

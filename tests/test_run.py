@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ahabench.policies.hold import HoldPolicy
 from ahabench.policy import Policy, PolicySpec
 from ahabench.policy_registry import _POLICIES, register_policy
 from ahabench.task_registry import _TASKS, TaskEnv, TaskSpec, register_task
 from ahabench.types import EpisodeInfo, Observation
-from policies.hold import HoldPolicy
 
 FAKE_TASK = "h6_fake_reach"
 FAKE_SPEC = TaskSpec(name=FAKE_TASK, suite="h6_fake", env_id="none", description="move a 2-D point onto a target",
@@ -301,18 +301,18 @@ def test_dead_worker_costs_only_its_own_episode(tmp_path):
 
 
 def test_default_seeds_come_from_eval_seeds(tmp_path, monkeypatch):
-    """Without explicit seeds the engine asks ahabench.seeds.eval_seeds(task, n, setting, base)."""
+    """Without explicit seeds the engine asks ahabench.seeds.eval_seeds(task, n, setting, base, task_args)."""
     import sys
     import types
 
     calls = []
 
-    def eval_seeds(task, n, setting, base):
-        calls.append((task, n, setting, base))
+    def eval_seeds(task, n, setting, base, task_args):
+        calls.append((task, n, setting, base, task_args))
         return [100000 * (1 + base) + i for i in range(n)]
 
     monkeypatch.setitem(sys.modules, "ahabench.seeds", types.SimpleNamespace(eval_seeds=eval_seeds))
     res = run(tmp_path, seeds=None, episodes=2, seed=1, setting="randomized")
-    assert calls == [(FAKE_TASK, 2, "randomized", 1)]
+    assert calls == [(FAKE_TASK, 2, "randomized", 1, {})]
     assert [r.seed for r in res.records] == [200000, 200001]
     assert all(r.setting == "randomized" for r in res.records)

@@ -79,7 +79,7 @@ def test_bottles_success_needs_lift_and_upright():
     try:
         e.reset(0)
         env = e.env
-        from tasks.robotwin.pick_dual_bottles import target_xyz
+        from ahabench.tasks.robotwin.pick_dual_bottles import target_xyz
 
         def put(q):
             for side, bottle in enumerate(env.bottles):
@@ -98,7 +98,7 @@ def test_bottles_success_needs_lift_and_upright():
 
 
 def test_pot_handles_belong_to_their_arms():
-    from tasks.robotwin.lift_pot import GEOM, handle_positions
+    from ahabench.tasks.robotwin.lift_pot import GEOM, handle_positions
 
     p = torch.tensor([[0.0, 0.0, 0.74]])
     yaw = 0.3

@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from ahabench.data.dataset import DemoDataset, SampleConfig
+from ahabench.policies.wam.checkpoint import load_weights, read_config, read_stats, save_checkpoint
+from ahabench.policies.wam.normalize import NormStats
 from ahabench.train.loop import LoopConfig, lr_at, read_loss_log, run_loop
-from policies.wam.checkpoint import load_weights, read_config, read_stats, save_checkpoint
-from policies.wam.normalize import NormStats
 from test_dataset import _ramp_episode
 
 torch.set_num_threads(1)
@@ -67,8 +67,8 @@ def _stop(step: int, at: int) -> None:
 
 
 def _tiny_wam(variant: str = "aha"):
-    from policies.wam.config import make_config
-    from policies.wam.wam import WAM
+    from ahabench.policies.wam.config import make_config
+    from ahabench.policies.wam.wam import WAM
 
     torch.manual_seed(0)
     return WAM(make_config("tiny", variant))
@@ -90,8 +90,8 @@ def test_checkpoint_round_trip_identical_outputs(tmp_path: Path):
 
     weights = load_file(str(tmp_path / "ck" / "model.safetensors"))
     assert all(v.dtype == torch.float16 for v in weights.values() if v.is_floating_point())
-    from policies.wam.config import WAMConfig
-    from policies.wam.wam import WAM
+    from ahabench.policies.wam.config import WAMConfig
+    from ahabench.policies.wam.wam import WAM
 
     cfg = WAMConfig.from_dict(read_config(tmp_path / "ck")["model"])
     assert cfg == model.cfg

@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from ahabench.data.dataset import DemoDataset, SampleConfig
+from ahabench.policies.wam.config import make_config
+from ahabench.policies.wam.layers import attend
+from ahabench.policies.wam.normalize import GRIPPER_DIMS, from_delta, to_delta
+from ahabench.policies.wam.synthetic import synthetic_batch
+from ahabench.policies.wam.video_dit import frame_mask
+from ahabench.policies.wam.wam import WAM
 from ahabench.train.loop import EMA, LoopConfig, lr_at, read_loss_log, run_loop
 from ahabench.train.recipe import RECIPES, get_recipe
-from policies.wam.config import make_config
-from policies.wam.layers import attend
-from policies.wam.normalize import GRIPPER_DIMS, from_delta, to_delta
-from policies.wam.synthetic import synthetic_batch
-from policies.wam.video_dit import frame_mask
-from policies.wam.wam import WAM
 from test_dataset import _ramp_episode
 
 torch.set_num_threads(1)

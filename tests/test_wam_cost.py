@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from ahabench.policies.wam import action_dit, layers, ovcr, text, video_dit
+from ahabench.policies.wam.config import make_config
+from ahabench.policies.wam.cost import call_breakdown, call_cost
+from ahabench.policies.wam.memory import PlannerMemory
+from ahabench.policies.wam.wam import WAM, parameter_counts
 from ahabench.policy import CallCost
-from policies.wam import action_dit, layers, ovcr, text, video_dit
-from policies.wam.config import make_config
-from policies.wam.cost import call_breakdown, call_cost
-from policies.wam.memory import PlannerMemory
-from policies.wam.wam import WAM, parameter_counts
 
 torch.set_num_threads(1)
 

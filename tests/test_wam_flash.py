@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from policies.wam.config import make_config
-from policies.wam.flash import ANCHORS, flash_loss, make_student, sampler_gap
-from policies.wam.flow import sigma_schedule
-from policies.wam.synthetic import synthetic_batch
-from policies.wam.wam import WAM
+from ahabench.policies.wam.config import make_config
+from ahabench.policies.wam.flash import ANCHORS, flash_loss, make_student, sampler_gap
+from ahabench.policies.wam.flow import sigma_schedule
+from ahabench.policies.wam.synthetic import synthetic_batch
+from ahabench.policies.wam.wam import WAM
 
 torch.set_num_threads(1)
 

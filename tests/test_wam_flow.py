@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from policies.wam.flow import add_noise, euler_sample, phi, sample_time, sigma_schedule
+from ahabench.policies.wam.flow import add_noise, euler_sample, phi, sample_time, sigma_schedule
 
 
 def test_time_shift_and_schedule():

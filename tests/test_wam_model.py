@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from policies.wam.config import PAPER_PARAM_COUNTS, make_config
-from policies.wam.memory import PlannerContext, PlannerMemory
-from policies.wam.synthetic import synthetic_batch
-from policies.wam.wam import WAM, parameter_counts
+from ahabench.policies.wam.config import PAPER_PARAM_COUNTS, make_config
+from ahabench.policies.wam.memory import PlannerContext, PlannerMemory
+from ahabench.policies.wam.synthetic import synthetic_batch
+from ahabench.policies.wam.wam import WAM, parameter_counts
 
 torch.set_num_threads(1)
 

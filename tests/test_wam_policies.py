@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from ahabench.policies.wam.checkpoint import save_checkpoint
+from ahabench.policies.wam.normalize import NormStats
 from ahabench.policy_registry import make_policy
 from ahabench.types import EpisodeInfo, Observation
-from policies.wam.checkpoint import save_checkpoint
-from policies.wam.normalize import NormStats
 
 torch.set_num_threads(1)
 
@@ -21,8 +21,8 @@ VARIANT = {"aha-wam": ("aha", "wam"), "naive-async": ("naive_async", "wam"), "fa
 
 def _checkpoint(tmp_path: Path, policy: str) -> Path:
     """A randomly initialised tiny checkpoint in the trainer's format (weights untrained: shapes only)."""
-    from policies.wam.config import make_config
-    from policies.wam.wam import WAM
+    from ahabench.policies.wam.config import make_config
+    from ahabench.policies.wam.wam import WAM
 
     variant, stage = VARIANT[policy]
     torch.manual_seed(0)
@@ -103,8 +103,8 @@ def test_reproducible_per_episode_seed_and_single_arm(tmp_path: Path):
 
 def test_actions_clipped_to_demo_range(tmp_path: Path):
     from ahabench.data.dataset import compute_norm_stats
-    from policies.wam.config import make_config
-    from policies.wam.wam import WAM
+    from ahabench.policies.wam.config import make_config
+    from ahabench.policies.wam.wam import WAM
 
     rng = np.random.default_rng(0)
     acts = rng.uniform(-0.01, 0.04, (50, 16)).astype(np.float32)  # every demo dim inside [-0.01, 0.04]

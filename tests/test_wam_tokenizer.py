@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from policies.wam.config import make_config
-from policies.wam.text import BOS, EOS, PAD, ByteTokenizer, TextEncoder
-from policies.wam.tokenizer import VisualTokenizer
+from ahabench.policies.wam.config import make_config
+from ahabench.policies.wam.text import BOS, EOS, PAD, ByteTokenizer, TextEncoder
+from ahabench.policies.wam.tokenizer import VisualTokenizer
 
 torch.set_num_threads(1)
 

@@ -25,6 +25,20 @@ logger = logging.getLogger(__name__)
 __all__ = ["bench_measured_eval", "bench_models", "bench_tasks", "machine_info", "run_bench"]
 
 
+def _bench(module: str, function: str) -> Callable[..., Any]:
+    """``ahabench.bench.<module>.<function>``, imported on first use (Ray, websockets, training stay unloaded)."""
+    import importlib
+
+    return getattr(importlib.import_module(f"ahabench.bench.{module}"), function)
+
+
+def _episode_line(rows: list[dict]) -> str:
+    t = rows[-1]  # the overall row
+    return (f"episode time: harness {100 * t['harness_frac']:.1f}% of {t['episode_s']:.0f} s (physics "
+            f"{t['physics_s']:.0f} s, render {t['render_s']:.0f} s, model {t['model_s']:.0f} s, "
+            f"resets {t['reset_s']:.0f} s)")
+
+
 def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, run_tasks: bool = True,
               physics_steps: int = 60, render_steps: int = 20, expert_episode: bool = True,
               repetitions: int = 20, warmup: int = 3, steps_list: tuple[int, ...] = (1, 2, 4, 10),
@@ -50,8 +64,8 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     result: dict = {"out": str(out), "tasks": None, "models": None, "files": []}
+    every = list(tasks) if tasks is not None else [t for s in suites().values() for t in s]
     if run_tasks:
-        names = list(tasks) if tasks is not None else [t for s in suites().values() for t in s]
 
         def on_row(row: dict) -> None:
             if progress is not None:
@@ -60,7 +74,7 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
                                                     f"{row['render_steps_per_s']:.1f} rendered steps/s"
                                                     if sps is not None else "FAILED"))
 
-        df = bench_tasks(names, out, physics_steps, render_steps, expert_episode=expert_episode, progress=on_row)
+        df = bench_tasks(every, out, physics_steps, render_steps, expert_episode=expert_episode, progress=on_row)
         result["tasks"] = df.to_dict(orient="records")
         result["files"] += [str(out / "tasks.csv"), str(out / "tasks.json")]
     if models:
@@ -78,36 +92,23 @@ def run_bench(out: Path, tasks: list[str] | None = None, models: bool = True, ru
         if progress is not None and len(df):
             progress(message(result[key]))
 
-    if measured_eval:
-        stage("measured", bench_measured_eval(out), "measured_eval", lambda rows: "measured eval: " + ", ".join(
-            f"{r['policy']} call {r['chunk_ms_mean']:.1f} ms" for r in rows))
-    if train:
-        from ahabench.bench.train_bench import bench_training
-
-        stage("train", bench_training(out), "train", lambda rows: "training: " + ", ".join(
-            f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in rows))
-    if episode_time:
-        from ahabench.bench.episode_bench import bench_episodes
-
-        every = list(tasks) if tasks is not None else [t for s in suites().values() for t in s]
-
-        def episode_line(rows: list[dict]) -> str:
-            t = rows[-1]  # the overall row
-            return (f"episode time: harness {100 * t['harness_frac']:.1f}% of {t['episode_s']:.0f} s (physics "
-                    f"{t['physics_s']:.0f} s, render {t['render_s']:.0f} s, model {t['model_s']:.0f} s, "
-                    f"resets {t['reset_s']:.0f} s)")
-
-        stage("episode_time", bench_episodes(out, every), "episode_time", episode_line)
-    if throughput:
-        from ahabench.bench.throughput_bench import bench_throughput
-
-        stage("throughput", bench_throughput(out), "throughput", lambda rows: "throughput: " + ", ".join(
-            f"{r['executor']} x{r['workers']} {r['episodes_per_min']:.1f} episodes/min" for r in rows))
-    if serve:
-        from ahabench.bench.serve_bench import bench_serving
-
-        stage("serve", bench_serving(out), "serve", lambda rows: "serving: " + ", ".join(
-            f"{r['policy']} {r['call']} +{r['overhead_ms_p50']:.2f} ms" for r in rows))
+    # The later stages, each imported only when it runs: (enabled, key in result, file stem, run, summary line).
+    later: list[tuple[bool, str, str, Callable[[], Any], Callable[[list[dict]], str]]] = [
+        (measured_eval, "measured", "measured_eval", lambda: bench_measured_eval(out), lambda rows: "measured eval: " + ", ".join(
+            f"{r['policy']} call {r['chunk_ms_mean']:.1f} ms" for r in rows)),
+        (train, "train", "train", lambda: _bench("train_bench", "bench_training")(out), lambda rows: "training: " + ", ".join(
+            f"{r['policy']} {r['recipe']} {r['samples_per_s']:.1f} samples/s ({r['x_paper']:.2f}x)" for r in rows)),
+        (episode_time, "episode_time", "episode_time", lambda: _bench("episode_bench", "bench_episodes")(out, every),
+         _episode_line),
+        (throughput, "throughput", "throughput", lambda: _bench("throughput_bench", "bench_throughput")(out),
+         lambda rows: "throughput: " + ", ".join(
+             f"{r['executor']} x{r['workers']} {r['episodes_per_min']:.1f} episodes/min" for r in rows)),
+        (serve, "serve", "serve", lambda: _bench("serve_bench", "bench_serving")(out), lambda rows: "serving: " + ", ".join(
+            f"{r['policy']} {r['call']} +{r['overhead_ms_p50']:.2f} ms" for r in rows)),
+    ]
+    for enabled, key, stem, run, line in later:
+        if enabled:
+            stage(key, run(), stem, line)
     result["wall_s"] = time.perf_counter() - t0
     logger.info("bench written to %s in %.0f s", out, result["wall_s"])
     return result

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_COLUMNS = ["model", "variant", "size", "weights", "component", "steps", "median_ms", "min_ms", "max_ms",
                  "cpu_median_ms", "repetitions", "warmup", "threads"]
-POLICY_PACKAGES = {"aha-wam": "policies.aha_wam", "fast-wam": "policies.fast_wam"}
+POLICY_PACKAGES = {"aha-wam": "ahabench.policies.aha_wam", "fast-wam": "ahabench.policies.fast_wam"}
 VARIANTS = {"aha-wam": "aha", "fast-wam": "fast"}
 INSTRUCTION = "Pick up the red block and place it on the green block."
 
@@ -79,8 +79,8 @@ def _label(folder: Path) -> str:
 def load_model(name: str, size: str = "tiny", checkpoint: Path | None = None):
     """(WAM in eval mode, weights label): the checkpoint at ``checkpoint`` (default the policy's shipped
     ``checkpoint/`` folder) if it exists and matches ``size``, else random init of ``make_config(size, variant)``."""
-    from policies.wam.config import WAMConfig, make_config
-    from policies.wam.wam import WAM
+    from ahabench.policies.wam.config import WAMConfig, make_config
+    from ahabench.policies.wam.wam import WAM
 
     if name not in VARIANTS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(VARIANTS)}")
@@ -90,7 +90,7 @@ def load_model(name: str, size: str = "tiny", checkpoint: Path | None = None):
         checkpoint = Path(importlib.import_module(POLICY_PACKAGES[name]).__file__).parent / "checkpoint"
     folder = Path(checkpoint)
     if (folder / "config.json").exists():
-        from policies.wam.checkpoint import load_weights, read_config
+        from ahabench.policies.wam.checkpoint import load_weights, read_config
 
         cfg = WAMConfig.from_dict(read_config(folder)["model"])
         if cfg.size == size:
@@ -117,7 +117,7 @@ class _Inputs:
         self.gen = torch.Generator().manual_seed(seed)
         self.memory = None
         if cfg.use_memory:
-            from policies.wam.memory import PlannerMemory
+            from ahabench.policies.wam.memory import PlannerMemory
 
             self.memory = PlannerMemory(cfg.memory_frames)
             for i in range(cfg.memory_frames):  # steady state: the memory is full
@@ -131,7 +131,7 @@ class _Inputs:
 def bench_model(name: str, steps_list: tuple[int, ...] = (1, 2, 4, 10), repetitions: int = 20, warmup: int = 3,
                 size: str = "tiny", checkpoint: Path | None = None) -> list[dict]:
     """Rows of :data:`MODEL_COLUMNS` for ``name`` ("aha-wam" or "fast-wam"); threads as the caller set them."""
-    from policies.wam.flow import euler_sample
+    from ahabench.policies.wam.flow import euler_sample
 
     model, weights = load_model(name, size, checkpoint)
     cfg = model.cfg
@@ -185,7 +185,7 @@ def bench_models(out: Path | None = None, models: tuple[str, ...] = ("aha-wam", 
                  size: str = "tiny") -> pd.DataFrame:
     """Benchmark each model with one torch thread; write ``out/models.csv`` and ``out/models.json``
     (rows, a per-step-count summary of aha-wam's chunk call vs fast-wam's call, machine info)."""
-    from policies.wam.wam import parameter_counts
+    from ahabench.policies.wam.wam import parameter_counts
 
     if repetitions < 1 or warmup < 0:
         raise ValueError(f"need repetitions >= 1 and warmup >= 0, got {repetitions}, {warmup}")
@@ -201,7 +201,7 @@ def bench_models(out: Path | None = None, models: tuple[str, ...] = ("aha-wam", 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         df.to_csv(out / "models.csv", index=False, float_format="%.4g")
-        from policies.wam.config import make_config
+        from ahabench.policies.wam.config import make_config
 
         doc = {"machine": info, "torch_threads_used": 1, "device": "cpu", "batch": 1, "size": size,
                "settings": dict(steps=list(steps_list), repetitions=repetitions, warmup=warmup, statistic="median"),

@@ -69,7 +69,7 @@ def profile_row(a: str, b: str, profile: str = "rtx5090d-paper") -> SpeedupRow:
 
 def roofline_row(a: str, b: str, device: str) -> SpeedupRow:
     from ahabench.latency.roofline import RooflineLatency
-    from policies.wam.cost import call_breakdown
+    from ahabench.policies.wam.cost import call_breakdown
 
     model = RooflineLatency(device)
     out = []

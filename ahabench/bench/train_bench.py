@@ -72,10 +72,10 @@ def bench_train_one(policy: str, recipe: str, steps: int = 6, warmup: int = 2, s
     """One row of :data:`TRAIN_COLUMNS` (``x_paper`` left None)."""
     from torch.profiler import ProfilerActivity, profile
 
+    from ahabench.policies.wam.config import make_config
+    from ahabench.policies.wam.wam import WAM
     from ahabench.train import POLICY_VARIANTS
     from ahabench.train.loop import EMA, LoopConfig, make_optimizer
-    from policies.wam.config import make_config
-    from policies.wam.wam import WAM
 
     rec = RECIPES[recipe]
     variant, _ = POLICY_VARIANTS[policy]

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ahabench.data.format import EpisodeData, iter_episodes
-from policies.wam.normalize import NormStats, dim_mask, pad_to_full, to_delta
+from ahabench.policies.wam.normalize import NormStats, dim_mask, pad_to_full, to_delta
 
 log = logging.getLogger(__name__)
 

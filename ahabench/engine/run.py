@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # Config keys that must match for --resume to continue a run rather than mix two different ones.
 # ``episodes`` may differ: resuming with a larger -n extends a run. A run never deletes recorded episodes.
 _RESUME_KEYS = ("policy", "tasks", "setting", "mode", "profile", "latency", "device", "latency_scale", "fixed_ms",
-                "seed", "seeds", "policy_kwargs", "env_kwargs", "two_devices", "stop_on_success")
+                "seed", "seeds", "policy_kwargs", "env_kwargs", "task_args", "two_devices", "stop_on_success")
+#: Config keys added after runs were first written, with the value a run written before them had.
+_ADDED_KEYS: dict[str, Any] = {"task_args": {}}
 
 
 #: Where a run's episodes execute: this machine's worker processes, or Ray tasks (ahabench.engine.ray_executor).
@@ -55,7 +57,8 @@ class RunConfig:
     stop_on_success: bool = True
     video: bool = False
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # TaskEnv kwargs: camera size
+    task_args: dict[str, Any] = field(default_factory=dict)  # kwargs of every task's env class (level, speed)
     imports: list[str] = field(default_factory=list)  # modules that register extra tasks / policies
     executor: str = "local"  # "local" (this machine's processes) or "ray" (ahabench.engine.ray_executor)
     ray_address: str | None = None  # None: a local Ray on ``workers`` CPUs; "auto" / "ray://...": a cluster
@@ -139,12 +142,27 @@ def plan_seeds(cfg: RunConfig) -> dict[str, list[int]]:
         return {t: [int(s) for s in cfg.seeds[t]][: cfg.episodes] for t in cfg.tasks}
     from ahabench.seeds import eval_seeds
 
-    return {t: list(eval_seeds(t, cfg.episodes, cfg.setting, cfg.seed)) for t in cfg.tasks}
+    return {t: list(eval_seeds(t, cfg.episodes, cfg.setting, cfg.seed, cfg.task_args)) for t in cfg.tasks}
+
+
+def check_task_args(cfg: RunConfig) -> None:
+    """Build each task's env once with ``cfg.task_args``: an argument a task does not take, or a value it refuses,
+    fails the run up front naming it, instead of crashing every episode."""
+    if not cfg.task_args:
+        return
+    from ahabench.seeds import task_env_kwargs
+    from ahabench.task_registry import make_task_env
+
+    for task in cfg.tasks:
+        try:
+            make_task_env(task, render=False, **task_env_kwargs(cfg.task_args)).close()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"bad --task-arg {cfg.task_args} for task {task!r}: {e}") from None
 
 
 def _check_resume(out: Path, cfg_dict: dict[str, Any]) -> None:
     old = read_manifest(out).config
-    diff = [k for k in _RESUME_KEYS if old.get(k) != cfg_dict.get(k)]
+    diff = [k for k in _RESUME_KEYS if old.get(k, _ADDED_KEYS.get(k)) != cfg_dict.get(k)]
     if diff:
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {cfg_dict.get(k)!r}" for k in diff)
         raise ValueError(f"cannot resume {out}: the run was made with a different config ({detail}); "
@@ -157,9 +175,6 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
     cfg.validate()
     import importlib
 
-    from ahabench.task_plugins import load_task_plugins
-
-    load_task_plugins()
     for mod in cfg.imports:
         importlib.import_module(mod)
     cfg.mode, policy = resolve_mode(cfg.policy, cfg.mode, cfg.policy_kwargs)
@@ -174,6 +189,7 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
         raise FileExistsError(f"{out} already holds episodes; pass resume=True (--resume) or another output dir")
     if resume and (out / "manifest.json").exists():
         _check_resume(out, cfg_dict)
+    check_task_args(cfg)
     seeds = plan_seeds(cfg)
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(out, cfg_dict, seeds)
@@ -192,7 +208,8 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
         profile_name=latency.name, latency_kind=latency.kind, run_dir=str(out), device=cfg.device,
         latency_scale=cfg.latency_scale, fixed_ms=cfg.fixed_ms, two_devices=cfg.two_devices,
         stop_on_success=cfg.stop_on_success, video_dir=str(out / "videos") if cfg.video else None,
-        policy_kwargs=dict(cfg.policy_kwargs), env_kwargs=dict(cfg.env_kwargs), imports=tuple(cfg.imports))
+        policy_kwargs=dict(cfg.policy_kwargs), env_kwargs=dict(cfg.env_kwargs), task_args=dict(cfg.task_args),
+        imports=tuple(cfg.imports))
     task_total = {t: len(seeds[t]) for t in cfg.tasks}
     task_done = {t: sum(1 for r in records if r.task == t and (r.task, r.seed) in wanted) for t in cfg.tasks}
     task_succ = {t: sum(1 for r in records if r.task == t and r.success_once and (r.task, r.seed) in wanted)

@@ -46,6 +46,7 @@ class WorkerConfig:
     video_dir: str | None = None
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    task_args: dict[str, Any] = field(default_factory=dict)
     imports: tuple[str, ...] = ()
 
 
@@ -91,9 +92,6 @@ class EpisodeWorker:
 
     def __init__(self, cfg: WorkerConfig):
         self.cfg = cfg
-        from ahabench.task_plugins import load_task_plugins
-
-        load_task_plugins()  # tasks of installed packages (entry points)
         for mod in cfg.imports:
             importlib.import_module(mod)  # modules named with --import that register tasks / policies
         self._task: str | None = None
@@ -103,9 +101,10 @@ class EpisodeWorker:
     def _get_env(self, task: str) -> Any:
         if self._task != task:
             self._close_env()
+            from ahabench.seeds import task_env_kwargs
             from ahabench.task_registry import make_task_env
 
-            self._env = make_task_env(task, **self.cfg.env_kwargs)
+            self._env = make_task_env(task, **self.cfg.env_kwargs, **task_env_kwargs(self.cfg.task_args))
             self._task = task
         return self._env
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -22,8 +22,6 @@ from ahabench.task_registry import SETTINGS, TaskEnv, TaskSpec, register_task
 from ahabench.types import EpisodeInfo, Observation
 
 logger = logging.getLogger(__name__)
-
-os.environ.setdefault("MS_SKIP_ASSET_DOWNLOAD_PROMPT", "1")
 
 
 def _np(x: Any) -> np.ndarray:
@@ -152,19 +150,31 @@ def env_id_for(cls: type) -> str:
     return f"ahabench/{name}-v1"
 
 
-def register_robotwin_task(name: str, max_steps: int):
+def claim_gym_id(env_id: str) -> None:
+    """Drop the lazy spec :mod:`ahabench.gym_hook` registered for ``env_id`` (if any): the real registration that
+    follows then replaces it without gymnasium's "Overriding environment" warning. A real spec is left alone."""
+    from ahabench.gym_hook import is_lazy
+
+    if is_lazy(gym.registry.get(env_id)):
+        del gym.registry[env_id]
+
+
+def register_robotwin_task(name: str, max_steps: int, suite: str = "robotwin"):
     """Class decorator for a :class:`~ahabench.envs.base.DualArmTableEnv` task: registers the gymnasium env
-    ``ahabench/<Name>-v1`` and the harness task ``name`` (suite ``robotwin``, 16-D action, 25 Hz)."""
+    ``ahabench/<Name>-v1`` and the harness task ``name`` (16-D action, 25 Hz) in ``suite`` (the dual-Panda table
+    suites: ``robotwin``, ``dynamic``). Env kwargs given to :func:`~ahabench.task_registry.make_task_env` as
+    ``env_kwargs`` reach the env class (a dynamic task's motion level and speed)."""
     from mani_skill.utils.registration import register_env
 
     from ahabench.envs.base import CONTROL_HZ
 
     def deco(cls: type) -> type:
         env_id = env_id_for(cls)
+        claim_gym_id(env_id)
         register_env(env_id, max_episode_steps=max_steps)(cls)
         doc = (cls.__doc__ or name).strip().splitlines()
         description = next((ln.strip() for ln in doc if ln.strip() and not ln.strip().endswith(":")), name)
-        spec = TaskSpec(name=name, suite="robotwin", env_id=env_id, description=description, arms=2,
+        spec = TaskSpec(name=name, suite=suite, env_id=env_id, description=description, arms=2,
                         max_steps=max_steps, control_hz=float(CONTROL_HZ), action_dim=16)
         register_task(spec, functools.partial(ManiSkillTaskEnv, spec))
         cls.TASK_NAME = name

@@ -16,7 +16,8 @@ control at 25 Hz over 250 Hz physics (RoboTwin's timestep).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

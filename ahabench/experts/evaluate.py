@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 from ahabench.task_registry import TaskEnv, make_task_env
 

@@ -76,7 +76,7 @@ class ArmPlanner:
     def remove(self, name: str) -> None:
         self.planner.remove_normal_object(name)
 
-    def set_other_arm(self, other: "ArmPlanner", q_other: np.ndarray, radius_scale: float = 1.0,
+    def set_other_arm(self, other: ArmPlanner, q_other: np.ndarray, radius_scale: float = 1.0,
                       skip: tuple[str, ...] = ()) -> None:
         """Treat the other arm, frozen at ``q_other``, as spheres along its distal links (handovers).
 

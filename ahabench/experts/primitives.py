@@ -1,4 +1,5 @@
-"""Scripted-expert primitives for the dual-arm table: grasp, lift, place, release, retreat, move both arms.
+"""Scripted-expert primitives for the dual-arm table: grasp, lift, place, release, retreat, move both arms, and
+the grasp-then-place skeletons the task experts share (``transfer``; deterministic ``pick_up`` / ``put_down``).
 
 An expert is a Python generator of 16-D absolute joint-target actions at the control rate. The harness may pull
 up to ~64 actions ahead of execution (the expert is served as a policy through the simulated clock), so:
@@ -14,8 +15,8 @@ unless a task asks for it explicitly.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 import sapien
@@ -83,6 +84,15 @@ class Grasp:
         """TCP pose that moves the held object to position ``p`` keeping the grasp's orientation (no wrist turn)."""
         delta = np.asarray(p, dtype=np.float64) - np.asarray(self.object_pose.p)
         return sapien.Pose(np.asarray(self.tcp.p) + delta, self.tcp.q)
+
+
+@dataclass
+class GraspPlan:
+    """A chosen top-down grasp with the exact joint paths that reach it (see :meth:`DualArmExpert.plan_grasp`)."""
+
+    tcp: sapien.Pose
+    to_pre: np.ndarray  # (n, 7) rest -> pre-grasp
+    approach: np.ndarray  # (m, 7) pre-grasp -> grasp, a straight descent
 
 
 class DualArmExpert:
@@ -239,3 +249,84 @@ class DualArmExpert:
             self.planners[arm].set_other_arm(self.planners[other], self.q[other], radius_scale, skip)
         else:
             self.planners[arm].clear_other_arm()
+
+    # ------------------------------------------------------------------ deterministic pick and place
+    def plan_grasp(self, arm: int, grasps: Sequence[sapien.Pose], pre_height: float = 0.08) -> GraspPlan:
+        """Pick the first TCP pose in ``grasps`` reachable from the arm's commanded configuration through a
+        pre-grasp ``pre_height`` above it and a straight descent.
+
+        Straight (screw) motions are tried for every candidate before any RRT fallback: screw paths are
+        deterministic, RRT-Connect and mplib's IK are not, so a seed's expert run repeats exactly whenever the
+        screw paths suffice. The two gripper yaws that differ by pi grasp alike but leave joint 7 at opposite
+        ends of its range, so callers pass both.
+        """
+        planner = self.planners[arm]
+        found: list[GraspPlan] = []
+        for use_rrt in (False, True):
+            for g in grasps:
+                pre = sapien.Pose([0, 0, pre_height]) * g
+                path = planner.plan_rrt(self.q[arm], pre) if use_rrt else planner.plan_screw(self.q[arm], pre)
+                if path is None:
+                    continue
+                approach = planner.plan_screw(path[-1], g)
+                if approach is not None:
+                    found.append(GraspPlan(g, path, approach))
+            if found:
+                # Prefer the wrist (joint 7) nearest the middle of its +-2.9 rad range: a grasp that starts near
+                # a joint-7 limit cannot turn on the way to the place pose.
+                return min(found, key=lambda gp: abs(float(gp.approach[-1][6])))
+        raise ExpertFailure(f"arm {arm}: none of {len(grasps)} top-down grasps is reachable")
+
+    def execute_grasp(self, arm: int, plan: GraspPlan, object_pose: sapien.Pose) -> Actions:
+        """Open, follow the planned paths, close; records ``self.last_grasp`` like :meth:`grasp`."""
+        yield from self.open_gripper(arm, steps=0)
+        yield from self.follow(arm, plan.to_pre)
+        yield from self.hold(self.settle_steps)
+        yield from self.follow(arm, plan.approach)
+        yield from self.hold(self.settle_steps)
+        yield from self.close_gripper(arm)
+        self.last_grasp = Grasp(arm, plan.tcp, object_pose)
+
+    def move_straight(self, arm: int, goal: sapien.Pose, settle: int | None = None, allow_rrt: bool = True) -> Actions:
+        """Straight-line TCP motion to ``goal``, deterministic whenever possible.
+
+        mplib 0.1.1's screw planner occasionally fails on a reachable goal for numerical reasons (a goal 1 mm
+        away then plans fine), so before any RRT fallback the goal is retried with sub-millimetre offsets.
+        """
+        planner = self.planners[arm]
+        for dz in (0.0, 0.0005, -0.0005, 0.001):
+            path = planner.plan_screw(self.q[arm], sapien.Pose(np.asarray(goal.p) + [0.0, 0.0, dz], goal.q))
+            if path is not None:
+                break
+        else:
+            path = planner.plan_rrt(self.q[arm], goal) if allow_rrt else None
+        if path is None:
+            raise ExpertFailure(f"arm {arm}: no path to {goal}")
+        yield from self.follow(arm, path)
+        yield from self.hold(self.settle_steps if settle is None else settle)
+
+    def pick_up(self, arm: int, grasps: Sequence[sapien.Pose], object_pose: sapien.Pose, lift: float) -> Actions:
+        """:meth:`plan_grasp` over ``grasps``, grasp the object resting at ``object_pose``, lift it straight up by
+        ``lift``; ``self.last_grasp`` holds the grasp for the place."""
+        plan = self.plan_grasp(arm, grasps)
+        yield from self.execute_grasp(arm, plan, object_pose)
+        yield from self.move_straight(arm, sapien.Pose([0, 0, lift]) * self.last_grasp.tcp)
+
+    def put_down(self, arm: int, target, above: float = 0.08, retreat: float = 0.08) -> Actions:
+        """Carry the held object (``self.last_grasp``) to ``above`` over position ``target``, lower it straight
+        onto it (never by RRT: a random path could knock things over), let go and back off ``retreat`` up."""
+        grasp = self.last_grasp
+        yield from self.move_straight(arm, grasp.tcp_for_object_position(target + [0, 0, above]))
+        yield from self.move_straight(arm, grasp.tcp_for_object_position(target), allow_rrt=False)
+        yield from self.release(arm)
+        yield from self.move_straight(arm, sapien.Pose([0, 0, retreat]) * grasp.tcp_for_object_position(target))
+
+    def transfer(self, arm: int, center, object_yaw: float, target, lift: float = 0.1,
+                 preferred: float = np.pi / 2, alt_yaws: Sequence[float] = CUBE_YAWS) -> Actions:
+        """Top-down grasp of the object resting with its centre at ``center`` (see :meth:`choose_top_grasp`),
+        lift it by ``lift``, place its centre at ``target`` (:meth:`place`) and send the arm home."""
+        g = self.choose_top_grasp(arm, center, object_yaw, preferred=preferred)
+        yield from self.grasp(arm, g, sapien.Pose(center))
+        yield from self.lift(arm, lift)
+        yield from self.place(arm, self.last_grasp.tcp_for_object_position(target), alt_yaws=alt_yaws)
+        yield from self.move_home(arm)

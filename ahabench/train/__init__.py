@@ -31,12 +31,12 @@ from typing import Any
 import torch
 
 from ahabench.data.dataset import DemoDataset, SampleConfig
+from ahabench.policies.wam.checkpoint import save_checkpoint
 from ahabench.train import data_phases as dp
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent
 from ahabench.train.recipe import DEFAULT_RECIPE, Recipe, get_recipe
 from ahabench.train.tokenizer_stage import cache_latents, train_tokenizer
 from ahabench.train.wam_stage import train_wam
-from policies.wam.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ def train_policy(
         )
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    from policies.wam.config import make_config
-    from policies.wam.wam import WAM
+    from ahabench.policies.wam.config import make_config
+    from ahabench.policies.wam.wam import WAM
 
     if threads:
         torch.set_num_threads(int(threads))

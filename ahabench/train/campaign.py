@@ -26,7 +26,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from policies.wam.checkpoint import WEIGHTS, load_weights, read_config, save_checkpoint
+from ahabench.policies.wam.checkpoint import WEIGHTS, load_weights, read_config, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,8 @@ def seed_run_from_checkpoint(folder: Path, out: Path, ema_module: torch.nn.Modul
 
     Writes ``out/tokenizer`` (the shipped tokenizer, marked trained for ``tokenizer_steps`` steps) and
     ``out/wam/train_state.pt`` plus the WAM stage's learning curve so far. Returns the continued step."""
+    from ahabench.policies.wam.tokenizer import VisualTokenizer
     from ahabench.train.tokenizer_stage import DONE as TOK_DONE
-    from policies.wam.tokenizer import VisualTokenizer
 
     folder, out = Path(folder), Path(out)
     cfg = read_config(folder)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from policies.wam.checkpoint import CONFIG, read_config, read_stats
-from policies.wam.normalize import NormStats
+from ahabench.policies.wam.checkpoint import CONFIG, read_config, read_stats
+from ahabench.policies.wam.normalize import NormStats
 
 
 def as_folders(data: Path | str | Sequence[Path | str] | None, default: Path) -> list[Path]:

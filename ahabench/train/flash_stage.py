@@ -2,7 +2,7 @@
 
 The teacher is the stage-2 AHA-WAM; the student starts as its copy with everything but the action DiT
 frozen (video DiT, OVCR, text encoder and tokenizer are shared knowledge, spec section 8). The objective
-is ``policies.wam.flash.flash_loss`` on the same cached-latent batches as stage 2.
+is ``ahabench.policies.wam.flash.flash_loss`` on the same cached-latent batches as stage 2.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from ahabench.data.dataset import DemoDataset
+from ahabench.policies.wam.checkpoint import load_weights
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent, run_loop
 from ahabench.train.wam_stage import _loss_parts
-from policies.wam.checkpoint import load_weights
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def train_flash(
     progress: Callable[[TrainEvent], None] | None = None,
 ) -> tuple[LoopResult | None, nn.Module]:
     """Distil ``teacher`` into a student; ``make_save(student)(step)`` writes its checkpoint."""
-    from policies.wam.flash import flash_loss, make_student
+    from ahabench.policies.wam.flash import flash_loss, make_student
 
     stage_dir = Path(stage_dir)
     teacher.eval()

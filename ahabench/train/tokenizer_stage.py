@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ahabench.data.dataset import DemoDataset
+from ahabench.policies.wam.checkpoint import load_weights, save_checkpoint
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent, run_loop
-from policies.wam.checkpoint import load_weights, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def train_tokenizer(
     progress: Callable[[TrainEvent], None] | None = None,
 ) -> tuple[torch.nn.Module, LoopResult | None]:
     """Train (or, when ``stage_dir`` says it finished, reload) the tokenizer; returns it in eval mode."""
-    from policies.wam.tokenizer import VisualTokenizer
+    from ahabench.policies.wam.tokenizer import VisualTokenizer
 
     stage_dir = Path(stage_dir)
     torch.manual_seed(loop.seed)

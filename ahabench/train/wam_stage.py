@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from ahabench.data.dataset import DemoDataset
+from ahabench.policies.wam.checkpoint import load_weights
 from ahabench.train.loop import LoopConfig, LoopResult, TrainEvent, run_loop
-from policies.wam.checkpoint import load_weights
 
 log = logging.getLogger(__name__)
 

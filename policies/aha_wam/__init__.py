@@ -1,8 +1,8 @@
 """``aha-wam``: AHA-WAM's planner/executor split (found through the ahabench.policies entry point)."""
 
+from ahabench.policies.aha_wam.configuration_aha_wam import AhaWamConfig
+from ahabench.policies.aha_wam.modeling_aha_wam import AhaWamPolicy
 from ahabench.policy_registry import register_policy
-from policies.aha_wam.configuration_aha_wam import AhaWamConfig
-from policies.aha_wam.modeling_aha_wam import AhaWamPolicy
 
 
 @register_policy("aha-wam", "AHA-WAM: video-DiT planner with K/V memory + OVCR action executor (async)", needs_checkpoint=True)

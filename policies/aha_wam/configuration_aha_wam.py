@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.wam.configuration_wam import WAMPolicyConfig
+from ahabench.policies.wam.configuration_wam import WAMPolicyConfig
 
 
 @dataclass(frozen=True)

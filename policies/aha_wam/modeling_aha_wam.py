@@ -1,13 +1,13 @@
 """The ``aha-wam`` policy adapter: planner with rolling K/V memory, OVCR executor, offset-trained (the shared
-checkpoint loading, observation encoding and action I/O: :mod:`policies.wam.modeling_wam`)."""
+checkpoint loading, observation encoding and action I/O: :mod:`ahabench.policies.wam.modeling_wam`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from policies.aha_wam.configuration_aha_wam import AhaWamConfig
-from policies.wam.modeling_wam import WAMPolicyBase
+from ahabench.policies.aha_wam.configuration_aha_wam import AhaWamConfig
+from ahabench.policies.wam.modeling_wam import WAMPolicyBase
 
 
 class AhaWamPolicy(WAMPolicyBase):

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from policies.aha_wam_flash.configuration_aha_wam_flash import AhaWamFlashConfig
-from policies.wam.modeling_wam import WAMPolicyBase
+from ahabench.policies.aha_wam_flash.configuration_aha_wam_flash import AhaWamFlashConfig
+from ahabench.policies.wam.modeling_wam import WAMPolicyBase
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """``expert``: the task's scripted expert as a privileged oracle (registered with ahabench.policy)."""
 
+from ahabench.policies.expert.configuration_expert import ExpertConfig
+from ahabench.policies.expert.modeling_expert import ExpertPolicy
 from ahabench.policy_registry import register_policy
-from policies.expert.configuration_expert import ExpertConfig
-from policies.expert.modeling_expert import ExpertPolicy
 
 
 @register_policy("expert", "privileged oracle: the task's scripted expert served through the clock as chunks")

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ahabench.policies.expert.configuration_expert import ExpertConfig
 from ahabench.policy import CallCost, Policy, PolicySpec
 from ahabench.types import EpisodeInfo, Observation
-from policies.expert.configuration_expert import ExpertConfig
 
 
 class ExpertPolicy(Policy):

@@ -1,8 +1,8 @@
 """``fast-wam``: the synchronous Fast-WAM baseline (registered with ahabench.policy)."""
 
+from ahabench.policies.fast_wam.configuration_fast_wam import FastWamConfig
+from ahabench.policies.fast_wam.modeling_fast_wam import FastWamPolicy
 from ahabench.policy_registry import register_policy
-from policies.fast_wam.configuration_fast_wam import FastWamConfig
-from policies.fast_wam.modeling_fast_wam import FastWamPolicy
 
 
 @register_policy("fast-wam", "Fast-WAM: per call, video-DiT prefill of the current frame + 32-action denoising (sync)",

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from ahabench.policies.fast_wam.configuration_fast_wam import FastWamConfig
+from ahabench.policies.wam.modeling_wam import WAMPolicyBase
 from ahabench.policy import CallCost
 from ahabench.types import Observation
-from policies.fast_wam.configuration_fast_wam import FastWamConfig
-from policies.wam.modeling_wam import WAMPolicyBase
 
 
 class FastWamPolicy(WAMPolicyBase):
@@ -33,7 +33,7 @@ class FastWamPolicy(WAMPolicyBase):
         return self._to_actions(x, obs)
 
     def cost(self, call: str) -> CallCost:
-        from policies.wam.cost import call_cost
+        from ahabench.policies.wam.cost import call_cost
 
         if call != "call":
             raise ValueError(f"fast-wam has only the call 'call', not {call!r}")

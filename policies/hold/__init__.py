@@ -1,8 +1,8 @@
 """``hold``: the do-nothing baseline (registered with ahabench.policy)."""
 
+from ahabench.policies.hold.configuration_hold import HoldConfig
+from ahabench.policies.hold.modeling_hold import HoldPolicy
 from ahabench.policy_registry import register_policy
-from policies.hold.configuration_hold import HoldConfig
-from policies.hold.modeling_hold import HoldPolicy
 
 
 @register_policy("hold", "never moves: repeats the robot's current joint targets (success floor)")

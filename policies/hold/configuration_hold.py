@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.expert.configuration_expert import ExpertConfig
+from ahabench.policies.expert.configuration_expert import ExpertConfig
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ahabench.policies.hold.configuration_hold import HoldConfig
 from ahabench.policy import CallCost, Policy, PolicySpec
 from ahabench.types import EpisodeInfo, Observation
-from policies.hold.configuration_hold import HoldConfig
 
 
 class HoldPolicy(Policy):

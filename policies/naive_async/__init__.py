@@ -1,8 +1,8 @@
 """``naive-async``: the async planner/executor split without memory or OVCR (registered with ahabench.policy)."""
 
+from ahabench.policies.naive_async.configuration_naive_async import NaiveAsyncConfig
+from ahabench.policies.naive_async.modeling_naive_async import NaiveAsyncPolicy
 from ahabench.policy_registry import register_policy
-from policies.naive_async.configuration_naive_async import NaiveAsyncConfig
-from policies.naive_async.modeling_naive_async import NaiveAsyncPolicy
 
 
 @register_policy("naive-async", "Naive-Async: AHA-WAM's async split without K/V memory and OVCR (ablation)",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from policies.naive_async.configuration_naive_async import NaiveAsyncConfig
-from policies.wam.modeling_wam import WAMPolicyBase
+from ahabench.policies.naive_async.configuration_naive_async import NaiveAsyncConfig
+from ahabench.policies.wam.modeling_wam import WAMPolicyBase
 
 
 class NaiveAsyncPolicy(WAMPolicyBase):

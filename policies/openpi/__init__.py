@@ -1,8 +1,8 @@
 """``openpi``: any openpi-compatible policy server (pi0, pi0.5, ...), through the openpi-client package."""
 
+from ahabench.policies.openpi.configuration_openpi import KeyMap, OpenpiConfig, openpi_config
+from ahabench.policies.openpi.modeling_openpi import OpenpiPolicy
 from ahabench.policy_registry import register_policy
-from policies.openpi.configuration_openpi import KeyMap, OpenpiConfig, openpi_config
-from policies.openpi.modeling_openpi import OpenpiPolicy
 
 
 @register_policy("openpi", "client of an openpi policy server (-P host=H -P port=N [-P keymap=FILE.yaml] [-P execute=K])")

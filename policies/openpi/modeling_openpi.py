@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from openpi_client import image_tools, msgpack_numpy
 
+from ahabench.policies.openpi.configuration_openpi import KeyMap, OpenpiConfig
 from ahabench.policy import PolicySpec
 from ahabench.serve.client import ServerClientPolicy
 from ahabench.serve.connection import Connection, RemoteCallError, actions_from_reply
 from ahabench.types import EpisodeInfo, Observation
-from policies.openpi.configuration_openpi import KeyMap, OpenpiConfig
 
 
 def _unpack(raw: bytes | str) -> Any:

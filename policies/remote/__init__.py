@@ -1,8 +1,8 @@
 """``remote``: a policy served by ``ahabench serve`` in another process or on another machine."""
 
+from ahabench.policies.remote.configuration_remote import RemoteConfig
+from ahabench.policies.remote.modeling_remote import RemotePolicy
 from ahabench.policy_registry import register_policy
-from policies.remote.configuration_remote import RemoteConfig
-from policies.remote.modeling_remote import RemotePolicy
 
 
 @register_policy("remote", "client of an `ahabench serve` server (-P url=ws://HOST:PORT [-P api_key=K])")

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from ahabench.policies.remote.configuration_remote import RemoteConfig
 from ahabench.policy import CallCost, PolicySpec, PolicyUnreachableError
 from ahabench.serve import wire
 from ahabench.serve.client import ServerClientPolicy
 from ahabench.serve.connection import Connection, RemoteCallError, actions_from_reply
 from ahabench.types import EpisodeInfo, Observation
-from policies.remote.configuration_remote import RemoteConfig
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from policies.wam.config import WAMConfig
-from policies.wam.layers import (
+from ahabench.policies.wam.config import WAMConfig
+from ahabench.policies.wam.layers import (
     KV,
-    CrossAttention,
-    FeedForward,
-    SelfAttentionKV,
+    AdaLNBlock,
     TimestepEmbedder,
     attend,
     modulate,
@@ -49,19 +47,11 @@ class ActionContext:
         return ActionContext([(k[index], v[index]) for k, v in self.kv], self.mask[index], bias)
 
 
-class ActionBlock(nn.Module):
+class ActionBlock(AdaLNBlock):
     """adaLN joint attention over [planner K/V ; own K/V] -> context cross-attention -> adaLN FFN."""
 
     def __init__(self, cfg: WAMConfig):
-        super().__init__()
-        d = cfg.action_dim_model
-        self.norm1 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.attn = SelfAttentionKV(d, cfg.n_heads, cfg.head_dim)
-        self.norm_x = nn.LayerNorm(d, eps=1e-6)
-        self.cross = CrossAttention(d, d, cfg.n_heads, cfg.head_dim)
-        self.norm2 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.ffn = FeedForward(d, cfg.action_ffn)
-        self.modulation = nn.Parameter(torch.zeros(6, d))
+        super().__init__(cfg.action_dim_model, cfg.n_heads, cfg.head_dim, cfg.action_ffn)
 
     def forward(
         self,
@@ -73,13 +63,10 @@ class ActionBlock(nn.Module):
         ctx: KV,  # this block's cross K/V of [text ; proprio token], each (B', H, L+1, Dh)
         ctx_mask: torch.Tensor | None,  # (B', L+1)
     ) -> torch.Tensor:
-        sh1, sc1, g1, sh2, sc2, g2 = (mod + self.modulation).unbind(-2)  # each (B', 1, D)
-        q, k, v = self.attn.qkv(modulate(self.norm1(x), sh1, sc1), cos, sin)  # (B', H, n, Dh)
+        (q, k, v), gates = self.modulated_qkv(x, mod, cos, sin)  # q, k, v (B', H, n, Dh)
         if video_kv is not None:
             k, v = torch.cat([video_kv[0], k], 2), torch.cat([video_kv[1], v], 2)  # (B', H, T+n, Dh)
-        x = x + g1 * self.attn.out(attend(q, k, v))  # bidirectional inside the chunk
-        x = x + self.cross(self.norm_x(x), ctx, ctx_mask)
-        return x + g2 * self.ffn(modulate(self.norm2(x), sh2, sc2))
+        return self.finish(x, attend(q, k, v), gates, ctx, ctx_mask)  # bidirectional inside the chunk
 
 
 class ActionDiT(nn.Module):

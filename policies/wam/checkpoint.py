@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from policies.wam.normalize import NormStats
+from ahabench.policies.wam.normalize import NormStats
 
 log = logging.getLogger(__name__)
 

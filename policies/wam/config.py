@@ -44,7 +44,7 @@ SIZE_PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
-#: Published parameter counts (spec section 2), for :func:`policies.wam.wam.parameter_counts` checks.
+#: Published parameter counts (spec section 2), for :func:`ahabench.policies.wam.wam.parameter_counts` checks.
 PAPER_PARAM_COUNTS: dict[str, float] = {"video_dit": 4.99e9, "action_dit": 1.02e9, "ovcr": 1.22e9}
 
 

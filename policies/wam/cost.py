@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ahabench.policies.wam.config import WAMConfig
+from ahabench.policies.wam.wam import parameter_counts
 from ahabench.policy import CallCost
-from policies.wam.config import WAMConfig
-from policies.wam.wam import parameter_counts
 
 CALLS: tuple[str, ...] = ("encode", "prefill", "chunk", "fast_call")
 _TIME_FREQ = 256  # sinusoidal width of the timestep embedder

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from policies.wam.flow import euler_sample, sigma_schedule
-from policies.wam.wam import WAM
+from ahabench.policies.wam.flow import euler_sample, sigma_schedule
+from ahabench.policies.wam.wam import WAM
 
 ANCHORS: tuple[int, ...] = (0, 1, 2, 4, 8, 12, 16)
 

@@ -83,23 +83,33 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
     return torch.softmax(scores.float(), dim=-1).to(v.dtype) @ v
 
 
-class SelfAttentionKV(nn.Module):
-    """Self-attention whose per-layer K/V are exposed (and can be prefixed by memory / shared)."""
+class _Projections(nn.Module):
+    """The q/k/v/o projections of multi-head attention; k and v read ``kv_dim`` features (the context's)."""
 
-    def __init__(self, dim: int, n_heads: int, head_dim: int):
+    def __init__(self, dim: int, kv_dim: int, n_heads: int, head_dim: int):
         super().__init__()
         inner = n_heads * head_dim
         self.n_heads, self.head_dim = n_heads, head_dim
         self.q = nn.Linear(dim, inner)
-        self.k = nn.Linear(dim, inner)
-        self.v = nn.Linear(dim, inner)
+        self.k = nn.Linear(kv_dim, inner)
+        self.v = nn.Linear(kv_dim, inner)
         self.o = nn.Linear(inner, dim)
-        # QK-norm keeps the logits of shared keys on a common scale across the two branches.
-        self.norm_q = nn.RMSNorm(head_dim, eps=1e-6)
-        self.norm_k = nn.RMSNorm(head_dim, eps=1e-6)
 
     def heads(self, x: torch.Tensor) -> torch.Tensor:
         return x.unflatten(-1, (self.n_heads, self.head_dim)).transpose(1, 2)  # (B, H, N, Dh)
+
+    def out(self, o: torch.Tensor) -> torch.Tensor:
+        return self.o(o.transpose(1, 2).flatten(2))  # (B, H, N, Dh) -> (B, N, D)
+
+
+class SelfAttentionKV(_Projections):
+    """Self-attention whose per-layer K/V are exposed (and can be prefixed by memory / shared)."""
+
+    def __init__(self, dim: int, n_heads: int, head_dim: int):
+        super().__init__(dim, dim, n_heads, head_dim)
+        # QK-norm keeps the logits of shared keys on a common scale across the two branches.
+        self.norm_q = nn.RMSNorm(head_dim, eps=1e-6)
+        self.norm_k = nn.RMSNorm(head_dim, eps=1e-6)
 
     def qkv(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """x (B, N, D) -> q, k, v each (B, H, N, Dh); RoPE applied to q and k."""
@@ -108,35 +118,19 @@ class SelfAttentionKV(nn.Module):
         v = self.heads(self.v(x))
         return q, k, v
 
-    def out(self, o: torch.Tensor) -> torch.Tensor:
-        return self.o(o.transpose(1, 2).flatten(2))  # (B, H, N, Dh) -> (B, N, D)
 
-
-class CrossAttention(nn.Module):
+class CrossAttention(_Projections):
     """Tokens attend to a conditioning context (language, proprioception)."""
-
-    def __init__(self, dim: int, ctx_dim: int, n_heads: int, head_dim: int):
-        super().__init__()
-        inner = n_heads * head_dim
-        self.n_heads, self.head_dim = n_heads, head_dim
-        self.q = nn.Linear(dim, inner)
-        self.k = nn.Linear(ctx_dim, inner)
-        self.v = nn.Linear(ctx_dim, inner)
-        self.o = nn.Linear(inner, dim)
-
-    def _heads(self, t: torch.Tensor) -> torch.Tensor:
-        return t.unflatten(-1, (self.n_heads, self.head_dim)).transpose(1, 2)
 
     def context_kv(self, ctx: torch.Tensor) -> KV:
         """ctx (B, L, Dc) -> (k, v) each (B, H, L, Dh); cacheable while the context is fixed."""
-        return self._heads(self.k(ctx)), self._heads(self.v(ctx))
+        return self.heads(self.k(ctx)), self.heads(self.v(ctx))
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor | KV, ctx_mask: torch.Tensor | None) -> torch.Tensor:
         """x (B, N, D), ctx (B, L, Dc) or its cached ``context_kv``, ctx_mask (B, L) bool -> (B, N, D)."""
         k, v = self.context_kv(ctx) if isinstance(ctx, torch.Tensor) else ctx
         mask = None if ctx_mask is None else ctx_mask[:, None, None, :]  # (B, 1, 1, L)
-        o = attend(self._heads(self.q(x)), k, v, mask)  # (B, H, N, Dh)
-        return self.o(o.transpose(1, 2).flatten(2))
+        return self.out(attend(self.heads(self.q(x)), k, v, mask))  # (B, H, N, Dh) -> (B, N, D)
 
 
 class FeedForward(nn.Module):
@@ -147,6 +141,39 @@ class FeedForward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+
+
+class AdaLNBlock(nn.Module):
+    """The transformer block both DiTs share: adaLN self-attention -> context cross-attention -> adaLN FFN.
+
+    Subclasses write ``forward`` (how self-attention keys are extended: memory prefix, planner K/V) and call
+    :meth:`modulated_qkv` and :meth:`finish`. ``modulation`` is the per-block offset on the shared time
+    modulation: shift, scale, gate of the attention and of the FFN.
+    """
+
+    def __init__(self, dim: int, n_heads: int, head_dim: int, ffn_hidden: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.attn = SelfAttentionKV(dim, n_heads, head_dim)
+        self.norm_x = nn.LayerNorm(dim, eps=1e-6)
+        self.cross = CrossAttention(dim, dim, n_heads, head_dim)
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.ffn = FeedForward(dim, ffn_hidden)
+        self.modulation = nn.Parameter(torch.zeros(6, dim))
+
+    def modulated_qkv(self, x: torch.Tensor, mod: torch.Tensor, cos: torch.Tensor,
+                      sin: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """x (B, N, D), mod (B, N|1, 6, D) -> ((q, k, v) each (B, H, N, Dh), (shift2, scale2, gate1, gate2))."""
+        sh1, sc1, g1, sh2, sc2, g2 = (mod + self.modulation).unbind(-2)  # each (B, N|1, D)
+        return self.attn.qkv(modulate(self.norm1(x), sh1, sc1), cos, sin), (sh2, sc2, g1, g2)
+
+    def finish(self, x: torch.Tensor, attended: torch.Tensor, gates: tuple[torch.Tensor, ...], ctx: torch.Tensor | KV,
+               ctx_mask: torch.Tensor | None) -> torch.Tensor:
+        """Residual attention output (attended (B, H, N, Dh)), then cross-attention, then the FFN -> (B, N, D)."""
+        sh2, sc2, g1, g2 = gates
+        x = x + g1 * self.attn.out(attended)
+        x = x + self.cross(self.norm_x(x), ctx, ctx_mask)
+        return x + g2 * self.ffn(modulate(self.norm2(x), sh2, sc2))
 
 
 def init_weights(module: nn.Module) -> None:

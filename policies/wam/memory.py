@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from policies.wam.layers import KV
+from ahabench.policies.wam.layers import KV
 
 
 @dataclass(frozen=True)

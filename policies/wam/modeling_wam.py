@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ahabench.policies.wam.configuration_wam import WAMPolicyConfig
+from ahabench.policies.wam.normalize import FULL_DIM, NormStats, from_delta, pad_to_full, unpad_from_full
 from ahabench.policy import CallCost, Policy, PolicySpec
 from ahabench.types import EpisodeInfo, Observation
-from policies.wam.configuration_wam import WAMPolicyConfig
-from policies.wam.normalize import FULL_DIM, NormStats, from_delta, pad_to_full, unpad_from_full
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ class WAMPolicyBase(Policy):
     policy_dir: Path = Path(__file__).parent
 
     def __init__(self, config: WAMPolicyConfig):
-        from policies.wam.checkpoint import load_weights, read_config, read_stats
-        from policies.wam.config import WAMConfig, make_config
-        from policies.wam.memory import PlannerMemory
-        from policies.wam.wam import WAM
+        from ahabench.policies.wam.checkpoint import load_weights, read_config, read_stats
+        from ahabench.policies.wam.config import WAMConfig, make_config
+        from ahabench.policies.wam.memory import PlannerMemory
+        from ahabench.policies.wam.wam import WAM
 
         self.config = config
         if config.threads:
@@ -137,7 +137,7 @@ class WAMPolicyBase(Policy):
         return self._to_actions(x, obs)
 
     def cost(self, call: str) -> CallCost:
-        from policies.wam.cost import call_cost
+        from ahabench.policies.wam.cost import call_cost
 
         if call not in self.spec.calls:
             raise ValueError(f"{self.config.name} has no call {call!r}; its calls: {self.spec.calls}")

@@ -4,7 +4,7 @@ Every WAM works in one 16-D layout, ``[left 7 joints, left finger, right 7 joint
 (8-D) task is padded into the right-arm slots. Actions are absolute joint targets or, for a "delta" model,
 targets relative to the joint position at the chunk's start (fingers stay absolute). :class:`NormStats` z-scores
 both; it is computed from the training demos (``ahabench.data.dataset.compute_norm_stats``) and saved as
-``norm_stats.json`` beside the weights (:mod:`policies.wam.checkpoint`).
+``norm_stats.json`` beside the weights (:mod:`ahabench.policies.wam.checkpoint`).
 """
 
 from __future__ import annotations

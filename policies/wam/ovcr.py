@@ -16,8 +16,8 @@ import math
 import torch
 from torch import nn
 
-from policies.wam.config import WAMConfig
-from policies.wam.layers import KV, attend
+from ahabench.policies.wam.config import WAMConfig
+from ahabench.policies.wam.layers import KV, attend
 
 
 class QueryEncoder(nn.Module):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from policies.wam.config import WAMConfig
+from ahabench.policies.wam.config import WAMConfig
 
 
 def synthetic_batch(cfg: WAMConfig, batch_size: int = 2, seed: int = 0, latents: bool = True,

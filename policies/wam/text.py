@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from policies.wam.config import WAMConfig
-from policies.wam.layers import FeedForward, attend
+from ahabench.policies.wam.config import WAMConfig
+from ahabench.policies.wam.layers import FeedForward, attend
 
 PAD, BOS, EOS = 0, 1, 2
 VOCAB_SIZE = 259

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from policies.wam.config import WAMConfig
+from ahabench.policies.wam.config import WAMConfig
 
 
 def _norm(ch: int) -> nn.GroupNorm:

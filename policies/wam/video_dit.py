@@ -11,8 +11,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from policies.wam.config import WAMConfig
-from policies.wam.layers import KV, CrossAttention, FeedForward, SelfAttentionKV, TimestepEmbedder, attend, modulate, rope_angles
+from ahabench.policies.wam.config import WAMConfig
+from ahabench.policies.wam.layers import (
+    KV,
+    AdaLNBlock,
+    TimestepEmbedder,
+    attend,
+    modulate,
+    rope_angles,
+)
 
 
 def frame_mask(
@@ -43,19 +50,11 @@ def frame_mask(
     return mask[:, None]
 
 
-class VideoBlock(nn.Module):
+class VideoBlock(AdaLNBlock):
     """Wan-style block: adaLN self-attention (K/V exposed) -> text cross-attention -> adaLN FFN."""
 
     def __init__(self, cfg: WAMConfig):
-        super().__init__()
-        d = cfg.video_dim
-        self.norm1 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.attn = SelfAttentionKV(d, cfg.n_heads, cfg.head_dim)
-        self.norm_x = nn.LayerNorm(d, eps=1e-6)
-        self.cross = CrossAttention(d, d, cfg.n_heads, cfg.head_dim)
-        self.norm2 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.ffn = FeedForward(d, cfg.video_ffn)
-        self.modulation = nn.Parameter(torch.zeros(6, d))  # per-block offset on the shared time modulation
+        super().__init__(cfg.video_dim, cfg.n_heads, cfg.head_dim, cfg.video_ffn)
 
     def forward(
         self,
@@ -68,13 +67,9 @@ class VideoBlock(nn.Module):
         prefix: KV | None,  # (B, H, P, Dh) memory K/V
         mask: torch.Tensor | None,  # (B, 1, N, P + N)
     ) -> tuple[torch.Tensor, KV]:
-        sh1, sc1, g1, sh2, sc2, g2 = (mod + self.modulation).unbind(-2)  # each (B, N, D)
-        q, k, v = self.attn.qkv(modulate(self.norm1(x), sh1, sc1), cos, sin)  # (B, H, N, Dh)
+        (q, k, v), gates = self.modulated_qkv(x, mod, cos, sin)  # each (B, H, N, Dh)
         keys, vals = (k, v) if prefix is None else (torch.cat([prefix[0], k], 2), torch.cat([prefix[1], v], 2))
-        x = x + g1 * self.attn.out(attend(q, keys, vals, mask))
-        x = x + self.cross(self.norm_x(x), ctx, ctx_mask)
-        x = x + g2 * self.ffn(modulate(self.norm2(x), sh2, sc2))
-        return x, (k, v)
+        return self.finish(x, attend(q, keys, vals, mask), gates, ctx, ctx_mask), (k, v)
 
 
 class VideoDiT(nn.Module):

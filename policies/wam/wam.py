@@ -17,15 +17,15 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
-from policies.wam.action_dit import ActionContext, ActionDiT
-from policies.wam.config import WAMConfig
-from policies.wam.flow import add_noise, euler_sample, sample_time
-from policies.wam.layers import KV, init_weights
-from policies.wam.memory import PlannerContext, PlannerMemory
-from policies.wam.ovcr import OVCR
-from policies.wam.text import TextEncoder
-from policies.wam.tokenizer import VisualTokenizer
-from policies.wam.video_dit import VideoDiT, frame_mask
+from ahabench.policies.wam.action_dit import ActionContext, ActionDiT
+from ahabench.policies.wam.config import WAMConfig
+from ahabench.policies.wam.flow import add_noise, euler_sample, sample_time
+from ahabench.policies.wam.layers import KV, init_weights
+from ahabench.policies.wam.memory import PlannerContext, PlannerMemory
+from ahabench.policies.wam.ovcr import OVCR
+from ahabench.policies.wam.text import TextEncoder
+from ahabench.policies.wam.tokenizer import VisualTokenizer
+from ahabench.policies.wam.video_dit import VideoDiT, frame_mask
 
 log = logging.getLogger(__name__)
 

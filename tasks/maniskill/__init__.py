@@ -1,7 +1,7 @@
-"""The ``maniskill`` suite: ManiSkill's own asset-free Panda tasks behind ahabench's TaskEnv interface."""
+"""The ``maniskill`` suite: ManiSkill's own asset-free Panda tasks behind ahabench's TaskEnv interface.
 
-from tasks.maniskill.suite import MANISKILL_TASKS, SingleArmPandaMixin, register_maniskill_tasks
+Importing :mod:`ahabench.tasks.maniskill.suite` registers all seven; this package only declares their order.
+"""
 
-register_maniskill_tasks()
-
-__all__ = ["MANISKILL_TASKS", "SingleArmPandaMixin", "register_maniskill_tasks"]
+SUITE: tuple[str, ...] = ("PickCube", "StackCube", "PushCube", "PullCube", "LiftPegUpright", "PegInsertionSide",
+                          "PlugCharger")

@@ -33,7 +33,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import sapien

@@ -29,20 +29,23 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from mani_skill.utils.registration import register_env
 
-from ahabench.envs.adapter import ManiSkillTaskEnv
+from ahabench.envs.adapter import ManiSkillTaskEnv, claim_gym_id
 from ahabench.envs.robot import AhaPandaWrist
 from ahabench.task_registry import TaskSpec, register_task
-from tasks.maniskill.experts import CANDIDATES, RecordingEnv, checked_expert, reset_rebuilt
+from ahabench.tasks.maniskill import SUITE
+from ahabench.tasks.maniskill.experts import CANDIDATES, RecordingEnv, checked_expert, reset_rebuilt
 
 logger = logging.getLogger(__name__)
 
 CONTROL_HZ = 20.0  # ManiSkill's default control rate for these tasks
-#: name -> (module, env class, solution function, episode limit in actions, description). Limits leave the
+#: name -> (module, env class, solution function, episode limit in actions, description), for each task of
+#: ``SUITE`` (which orders them). Limits leave the
 #: recorded expert (typically 60-160 actions at 20 Hz) ample room.
 MANISKILL_TASKS: dict[str, tuple[str, str, str, int, str]] = {
     "PickCube": ("mani_skill.envs.tasks.tabletop.pick_cube", "PickCubeEnv", "solvePickCube", 200,
@@ -99,10 +102,12 @@ def recorded_solution(solution_name: str, env) -> Iterator[np.ndarray]:
 def register_maniskill_tasks() -> None:
     import importlib
 
-    for name, (module, cls_name, solution, max_steps, description) in MANISKILL_TASKS.items():
+    for name in SUITE:
+        module, cls_name, solution, max_steps, description = MANISKILL_TASKS[name]
         base = getattr(importlib.import_module(module), cls_name)
         cls = type(f"Aha{cls_name}", (SingleArmPandaMixin, base), {"__doc__": base.__doc__})
         env_id = f"ahabench/ms-{name}-v1"
+        claim_gym_id(env_id)
         register_env(env_id, max_episode_steps=max_steps)(cls)
         spec = TaskSpec(name=name, suite="maniskill", env_id=env_id, description=description, arms=1,
                         max_steps=max_steps, control_hz=CONTROL_HZ, action_dim=8)
@@ -112,3 +117,6 @@ def register_maniskill_tasks() -> None:
             ManiSkillTaskEnv, spec, cameras={"head": "base_camera", "right_wrist": "hand_camera"},
             camera_kwargs=lambda hw: {"sensor_configs": {"width": hw[1], "height": hw[0]}},
             settings=("clean",), qpos_fn=qpos8, expert_fn=expert))
+
+
+register_maniskill_tasks()  # the seven tasks register when this module is imported (entry points)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
-import sapien
 import torch
 
 from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, top_down_pose
-from tasks.robotwin.objects_c import (HammerGeom, build_block, build_hammer, execute_grasp, move_straight,
-                                      place_actor, plan_grasp, quat_apply, rot2, rot3, sp_pose, yaw_of)
+from ahabench.tasks.robotwin.objects import BlockGeom, HammerGeom, build_block, build_hammer
+from ahabench.tasks.robotwin.poses import place_actor, quat_apply, rot2, rot3, sp_pose, yaw_of
+from ahabench.tasks.robotwin.shapes import ABOVE_TABLE
 
 #: Where the grasp sits on the handle, measured from the handle's centre toward the head (m): close to the
 #: hammer's centre of mass so the head does not pitch the handle inside the fingers.
@@ -59,7 +59,8 @@ class BeatBlockHammerEnv(DualArmTableEnv):
     def _load_scene(self, options: dict):
         super()._load_scene(options)
         self.hammer = self.add_task_actor(build_hammer(self.scene, "hammer", self.geom))
-        self.block = self.add_task_actor(build_block(self.scene, "block", self.block_half))
+        self.block = self.add_task_actor(build_block(
+            self.scene, "block", BlockGeom((self.block_half,) * 3, 1200), (0.85, 0.15, 0.15), grip=False, park=ABOVE_TABLE))
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
         super()._initialize_episode(env_idx, options)
@@ -100,22 +101,20 @@ class BeatBlockHammerEnv(DualArmTableEnv):
         arm = LEFT if self.side > 0 else RIGHT
         hammer = sp_pose(self.hammer.pose)
         block = sp_pose(self.block.pose)
-        yaw = yaw_of(hammer)
+        yaw = yaw_of(hammer.q)
         # Grasp the handle from above, fingers closing across it.
         grasp_local = np.array([GRASP_ALONG_HANDLE, 0.0, self.geom.handle_half_w])
         center = hammer.p + rot3(yaw) @ grasp_local
-        plan = plan_grasp(ex, arm, [top_down_pose(center, yaw + s * np.pi / 2) for s in (1, -1)])
-        yield from execute_grasp(ex, arm, plan, hammer)
+        yield from ex.pick_up(arm, [top_down_pose(center, yaw + s * np.pi / 2) for s in (1, -1)], hammer, 0.12)
         grasp = ex.last_grasp
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.12]) * grasp.tcp)
         # Target: hammer translated (orientation kept) so the head's centre is above the block's centre and its
         # bottom face meets the block's top; the final descent presses 4 mm further to make firm contact.
         head_world = hammer.p + rot3(yaw) @ self.geom.head_center
         block_top = block.p[2] + 2 * self.block_half
         shift = np.array([block.p[0] - head_world[0], block.p[1] - head_world[1], block_top - hammer.p[2]])
         above = grasp.tcp_for_object_position(hammer.p + shift + [0, 0, 0.08])
-        yield from move_straight(ex, arm, above)
+        yield from ex.move_straight(arm, above)
         strike = grasp.tcp_for_object_position(hammer.p + shift + [0, 0, -0.004])
-        yield from move_straight(ex, arm, strike, settle=10, allow_rrt=False)
+        yield from ex.move_straight(arm, strike, settle=10, allow_rrt=False)
         yield from ex.hold(20)
 

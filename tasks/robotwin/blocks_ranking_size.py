@@ -7,7 +7,7 @@ import torch
 
 from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.scene import set_color
-from tasks.robotwin.blocks_ranking_rgb import RankedRowEnv, sample_ranking_layout
+from ahabench.tasks.robotwin.blocks import RankedRowEnv, sample_ranking_layout
 
 #: Block half sizes, largest first (6, 5 and 4 cm cubes; the Panda opens to 8 cm).
 HALVES = (0.03, 0.025, 0.02)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import sapien
@@ -12,12 +12,13 @@ from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv, yaw_quat
 from ahabench.envs.robot import GRIPPER_CLOSED
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, ExpertFailure, top_down_pose
-from tasks.robotwin.objects_b import BellGeom, build_bell, closing_yaw_of, go_home, move_arm, plan_to
+from ahabench.tasks.robotwin.bell import BellGeom, build_bell
+from ahabench.tasks.robotwin.motions import first_reachable, go_home, move_arm
+from ahabench.tasks.robotwin.poses import closing_yaw_of
 
 GEOM = BellGeom()
 #: Where the bell may stand: the near two thirds of the table, both halves, clear of the distractor strip.
-X_RANGE = (-0.15, 0.1)
-Y_RANGE = (-0.28, 0.28)
+X_RANGE, Y_RANGE = (-0.15, 0.1), (-0.28, 0.28)
 #: How far below the knob's resting top the closed fingertips are sent (the knob travels GEOM.rest_gap).
 PRESS_BELOW_TOP = 0.010
 #: Closed Panda fingertips reach this far below the TCP frame origin (measured on the URDF's finger meshes).
@@ -85,14 +86,12 @@ class ClickBellEnv(DualArmTableEnv):
         press = np.array([p[0], p[1], top - PRESS_BELOW_TOP + FINGERTIP_BELOW_TCP])
         # A knob is round: any closing direction works; keep the wrist's own angle if it can.
         rest_yaw = closing_yaw_of(ex.tcp(arm))
-        for dyaw in (0.0, np.pi / 4, -np.pi / 4, np.pi / 2):
-            goal = top_down_pose(press, rest_yaw + dyaw)
-            above = sapien.Pose([0, 0, 0.06]) * goal
-            path = plan_to(ex.planners[arm], ex.q[arm], above)
-            if path is not None and ex.planners[arm].plan_screw(path[-1], goal) is not None:
-                break
-        else:
+        goals = [top_down_pose(press, rest_yaw + dyaw) for dyaw in (0.0, np.pi / 4, -np.pi / 4, np.pi / 2)]
+        found = first_reachable(ex, arm, goals, sapien.Pose([0, 0, 0.06]))
+        if found is None:
             raise ExpertFailure(f"arm {arm}: cannot reach above the bell at {np.round(p, 3)}")
+        goal, path = found
+        above = sapien.Pose([0, 0, 0.06]) * goal
         ex.g[arm] = GRIPPER_CLOSED  # close while travelling: closed fingers make a flat pad
         yield from ex.follow(arm, path)
         yield from ex.hold(ex.settle_steps)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import sapien
@@ -11,8 +11,9 @@ import torch
 from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, ExpertFailure, Grasp, top_down_pose
-from tasks.robotwin.objects_b import (BlockGeom, build_block, build_pad, closing_yaw_of, go_home, move_arm,
-                                      nearest_equivalent_yaw, plan_to, side_pose, yaw_of)
+from ahabench.tasks.robotwin.motions import first_reachable, go_home, move_arm
+from ahabench.tasks.robotwin.objects import BlockGeom, build_block, build_pad
+from ahabench.tasks.robotwin.poses import closing_yaw_of, nearest_equivalent_yaw, side_pose, wrap_angle, yaw_of
 
 GEOM = BlockGeom()
 HEIGHT = 2 * GEOM.half_size[2]
@@ -133,24 +134,19 @@ class HandoverBlockEnv(DualArmTableEnv):
         """Top-down grasp across the block's faces, the wrist turned as little as possible from its own angle."""
         own = closing_yaw_of(ex.tcp(LEFT))
         yaws = sorted({round(nearest_equivalent_yaw(block_yaw + k * np.pi / 2, own), 6) for k in range(4)},
-                      key=lambda y: abs((y - own + np.pi) % (2 * np.pi) - np.pi))
-        for yaw in yaws:
-            g = top_down_pose(center, yaw)
-            pre = sapien.Pose([0, 0, 0.08]) * g
-            path = plan_to(ex.planners[LEFT], ex.q[LEFT], pre)
-            if path is not None and ex.planners[LEFT].plan_screw(path[-1], g) is not None:
-                return g
+                      key=lambda y: abs(wrap_angle(y - own)))
+        found = first_reachable(ex, LEFT, [top_down_pose(center, yaw) for yaw in yaws], sapien.Pose([0, 0, 0.08]))
+        if found is not None:
+            return found[0]
         raise ExpertFailure(f"left arm: no top-down grasp of the block at {np.round(center, 3)}")
 
     @staticmethod
     def _right_grasp(ex: DualArmExpert, grip: np.ndarray) -> tuple[sapien.Pose, np.ndarray]:
         """Horizontal grasp pose at ``grip`` (fingers pointing +y, closing along x) and the path to its
         pre-grasp, trying both finger orientations (a half turn apart)."""
-        for closing in ((-1.0, 0.0, 0.0), (1.0, 0.0, 0.0)):
-            g = side_pose(grip, (0.0, 1.0, 0.0), closing)
-            pre = sapien.Pose([0, -SIDE_APPROACH, 0]) * g
-            path = plan_to(ex.planners[RIGHT], ex.q[RIGHT], pre)
-            if path is not None and ex.planners[RIGHT].plan_screw(path[-1], g) is not None:
-                return g, path
+        goals = [side_pose(grip, (0.0, 1.0, 0.0), closing) for closing in ((-1.0, 0.0, 0.0), (1.0, 0.0, 0.0))]
+        found = first_reachable(ex, RIGHT, goals, sapien.Pose([0, -SIDE_APPROACH, 0]))
+        if found is not None:
+            return found
         raise ExpertFailure(f"right arm: no side grasp of the handed-over block at {np.round(grip, 3)}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import sapien
@@ -13,8 +13,9 @@ from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.envs.robot import GRIPPER_CLOSED
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, top_down_pose
-from tasks.robotwin.objects_b import (PotGeom, build_pot, closing_yaw_of, move_arms, nearest_equivalent_yaw, tilt_cos,
-                                      yaw_of)
+from ahabench.tasks.robotwin.motions import move_arms
+from ahabench.tasks.robotwin.objects import PotGeom, build_pot
+from ahabench.tasks.robotwin.poses import closing_yaw_of, nearest_equivalent_yaw, tilt_cos, yaw_of
 
 GEOM = PotGeom()
 #: Pot spawn area (its centre) and yaw range: handles roughly along y, one towards each arm.

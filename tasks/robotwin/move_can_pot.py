@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import sapien
@@ -11,8 +11,9 @@ import torch
 from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, top_down_pose
-from tasks.robotwin.objects_c import (CanGeom, PotGeom, build_can, build_pot, execute_grasp, move_straight,
-                                      place_actor, plan_grasp, quat_apply, sp_pose)
+from ahabench.tasks.robotwin.objects import CanGeom, PotGeom, build_can, build_pot
+from ahabench.tasks.robotwin.poses import is_upright, place_actor, sp_pose
+from ahabench.tasks.robotwin.shapes import ABOVE_TABLE
 
 #: Gap the expert leaves between the can and the pot's wall (m).
 TARGET_GAP = 0.025
@@ -56,11 +57,15 @@ class MoveCanPotEnv(DualArmTableEnv):
     )
 
     can_geom = CanGeom()
-    pot_geom = PotGeom()
+    # A heavier pot than lift_pot's: 20 staves, a dense bottom, short flat tabs near the rim.
+    pot_geom = PotGeom(radius=0.085 + 0.006, wall=0.006, height=0.09, bottom=0.01, staves=20, handle_len=0.035,
+                       handle_width=0.04, handle_thick=0.012, handle_z=0.09 - 0.015, handle_inset=0.002,
+                       handle_grow=0.0, density=2000.0, bottom_density=4000.0)
 
     def _load_scene(self, options: dict):
         super()._load_scene(options)
-        self.pot = self.add_task_actor(build_pot(self.scene, "pot", self.pot_geom))
+        self.pot = self.add_task_actor(build_pot(self.scene, "pot", self.pot_geom, (0.25, 0.25, 0.28), (0.1, 0.1, 0.1),
+                                                grip=False, park=ABOVE_TABLE))
         self.can = self.add_task_actor(build_can(self.scene, "can", self.can_geom))
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
@@ -80,10 +85,9 @@ class MoveCanPotEnv(DualArmTableEnv):
     def evaluate(self) -> dict:
         can, pot = self.can.pose.p, self.pot.pose.p
         d = can[:, :2] - pot[:, :2]
-        gap = torch.linalg.norm(d, dim=1) - self.pot_geom.outer_radius - self.can_geom.radius
+        gap = torch.linalg.norm(d, dim=1) - self.pot_geom.radius - self.can_geom.radius
         beside = (gap >= GAP_RANGE[0]) & (gap <= GAP_RANGE[1]) & (d[:, 0].abs() <= MAX_DX) & (d[:, 1] * self.side > 0)
-        up = quat_apply(self.can.pose.q, torch.tensor([0.0, 0.0, 1.0], device=self.device))[:, 2]
-        upright = up > np.cos(np.deg2rad(15))
+        upright = is_upright(self.can.pose.q)
         on_table = (can[:, 2] - self.table_top_z).abs() < 0.015
         arm = LEFT if self.side > 0 else RIGHT
         released = self.gripper_open(arm)
@@ -99,21 +103,15 @@ class MoveCanPotEnv(DualArmTableEnv):
         # arm then neither sweeps through the pot nor brushes a handle when it sets the can down.
         g = self.pot_geom
         zc = pot.p[2] + g.height / 2
-        ex.planners[arm].add_box("pot", (g.outer_radius, g.outer_radius, g.height / 2),
+        ex.planners[arm].add_box("pot", (g.radius, g.radius, g.height / 2),
                                  sapien.Pose([pot.p[0], pot.p[1], zc]))
         for s in (-1, 1):
-            off = pot * sapien.Pose([0, s * (g.outer_radius + g.handle_len / 2), g.height / 2])
-            ex.planners[arm].add_box(f"pot_handle_{s}", (g.handle_half_w, g.handle_len / 2, 0.015), off)
+            off = pot * sapien.Pose([0, s * (g.radius + g.handle_len / 2), g.height / 2])
+            ex.planners[arm].add_box(f"pot_handle_{s}", (0.5 * g.handle_width, g.handle_len / 2, 0.015), off)
         center = can.p + [0.0, 0.0, self.can_geom.total_height - GRASP_DEPTH]
         # Fingers closing along x keep them off the pot's wall when the can is set down beside it (in y).
         yaws = [0.0, np.pi, np.pi / 6, -5 * np.pi / 6, -np.pi / 6, 5 * np.pi / 6]
-        plan = plan_grasp(ex, arm, [top_down_pose(center, y) for y in yaws])
-        yield from execute_grasp(ex, arm, plan, can)
-        grasp = ex.last_grasp
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.08]) * grasp.tcp)
-        reach = self.pot_geom.outer_radius + TARGET_GAP + self.can_geom.radius
+        yield from ex.pick_up(arm, [top_down_pose(center, y) for y in yaws], can, 0.08)
+        reach = self.pot_geom.radius + TARGET_GAP + self.can_geom.radius
         target = np.array([pot.p[0], pot.p[1] + self.side * reach, can.p[2] + 0.004])
-        yield from move_straight(ex, arm, grasp.tcp_for_object_position(target + [0, 0, 0.08]))
-        yield from move_straight(ex, arm, grasp.tcp_for_object_position(target), allow_rrt=False)
-        yield from ex.release(arm)
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.08]) * grasp.tcp_for_object_position(target))
+        yield from ex.put_down(arm, target)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import sapien
@@ -12,8 +12,9 @@ from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.envs.robot import GRIPPER_CLOSED
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, ExpertFailure, top_down_pose
-from tasks.robotwin.objects_b import (BottleGeom, build_bottle, closing_yaw_of, move_arms, nearest_equivalent_yaw,
-                                      plan_to, tilt_cos)
+from ahabench.tasks.robotwin.motions import first_reachable, move_arms
+from ahabench.tasks.robotwin.objects import BottleGeom, build_bottle
+from ahabench.tasks.robotwin.poses import closing_yaw_of, nearest_equivalent_yaw, tilt_cos
 
 GEOM = BottleGeom()
 #: Bottle spawn area per side: x in X_RANGE, |y| in Y_ABS (left bottle at +y, right bottle at -y).
@@ -109,16 +110,14 @@ class PickDualBottlesEnv(DualArmTableEnv):
             starts.append(p)
             grasp_c = p + [0.0, 0.0, GEOM.grasp_z]
             rest_yaw = closing_yaw_of(ex.tcp(side))
-            for dyaw in (0.0, np.pi / 4, -np.pi / 4, np.pi / 2):  # round neck: any yaw, the wrist's own first
-                g = top_down_pose(grasp_c, nearest_equivalent_yaw(rest_yaw + dyaw, rest_yaw))
-                pre = sapien.Pose([0, 0, 0.08]) * g
-                path = plan_to(ex.planners[side], ex.q[side], pre)
-                if path is not None and ex.planners[side].plan_screw(path[-1], g) is not None:
-                    grasps.append(g)
-                    pres.append(pre)
-                    break
-            else:
+            # Round neck: any yaw, the wrist's own first.
+            goals = [top_down_pose(grasp_c, nearest_equivalent_yaw(rest_yaw + dyaw, rest_yaw))
+                     for dyaw in (0.0, np.pi / 4, -np.pi / 4, np.pi / 2)]
+            found = first_reachable(ex, side, goals, sapien.Pose([0, 0, 0.08]))
+            if found is None:
                 raise ExpertFailure(f"arm {side}: no top-down grasp of the bottle neck at {np.round(grasp_c, 3)}")
+            grasps.append(found[0])
+            pres.append(sapien.Pose([0, 0, 0.08]) * found[0])
         # Both bottles are obstacles while the arms travel to their pre-grasps (the planners know only the
         # table); they are removed for the straight descent onto the necks.
         for bottle in self.bottles:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
-import sapien
 import torch
 
 from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, top_down_pose
-from tasks.robotwin.objects_c import (ContainerGeom, PlateGeom, build_container, build_plate, execute_grasp,
-                                      move_straight, place_actor, plan_grasp, quat_apply, rot3, sp_pose, yaw_of)
+from ahabench.tasks.robotwin.objects import ContainerGeom, DiscGeom, build_container, build_disc
+from ahabench.tasks.robotwin.poses import is_upright, place_actor, rests_on, rot3, sp_pose, yaw_of
 
 #: Success tolerance between the container's and the plate's centres in xy (m) (RoboTwin: 5 cm).
 XY_TOL = 0.05
@@ -55,11 +54,11 @@ class PlaceContainerPlateEnv(DualArmTableEnv):
     )
 
     container_geom = ContainerGeom()
-    plate_geom = PlateGeom()
+    plate_geom = DiscGeom()
 
     def _load_scene(self, options: dict):
         super()._load_scene(options)
-        self.plate = self.add_task_actor(build_plate(self.scene, "plate", self.plate_geom))
+        self.plate = self.add_task_actor(build_disc(self.scene, "plate", self.plate_geom, inner_color=(0.8, 0.85, 0.9)))
         self.container = self.add_task_actor(
             build_container(self.scene, "container", self.container_geom))
 
@@ -77,12 +76,8 @@ class PlaceContainerPlateEnv(DualArmTableEnv):
 
     # ------------------------------------------------------------------ success
     def evaluate(self) -> dict:
-        c, plate = self.container.pose.p, self.plate.pose.p
-        xy_ok = torch.linalg.norm(c[:, :2] - plate[:, :2], dim=1) <= XY_TOL
-        dz = c[:, 2] - (plate[:, 2] + self.plate_geom.thickness)
-        on = xy_ok & (dz > -0.005) & (dz < Z_TOL)
-        up = quat_apply(self.container.pose.q, torch.tensor([0.0, 0.0, 1.0], device=self.device))[:, 2]
-        upright = up > np.cos(np.deg2rad(15))
+        on = rests_on(self.container.pose.p, self.plate.pose.p, self.plate_geom.thickness, XY_TOL, Z_TOL)
+        upright = is_upright(self.container.pose.q)
         released = self.gripper_open(LEFT if self.side > 0 else RIGHT)
         return {"container_on_plate": on, "container_upright": upright, "gripper_open": released,
                 "success": on & upright & released}
@@ -93,20 +88,14 @@ class PlaceContainerPlateEnv(DualArmTableEnv):
         arm = LEFT if self.side > 0 else RIGHT
         box, plate = sp_pose(self.container.pose), sp_pose(self.plate.pose)
         g = self.container_geom
-        yaw = yaw_of(box)
+        yaw = yaw_of(box.q)
         # Candidate grasps: the top of either short wall, fingers closing across the wall's thickness (local x),
         # each with the two wrist yaws that differ by pi.
         grasps = []
         for s in (1, -1):
             rim = box.p + rot3(yaw) @ np.array([s * (g.half_x - g.wall / 2), 0.0, g.height - GRASP_DEPTH])
             grasps += [top_down_pose(rim, yaw), top_down_pose(rim, yaw + np.pi)]
-        plan = plan_grasp(ex, arm, grasps)
-        yield from execute_grasp(ex, arm, plan, box)
-        grasp = ex.last_grasp
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.10]) * grasp.tcp)
+        yield from ex.pick_up(arm, grasps, box, 0.10)
         top = plate.p[2] + self.plate_geom.thickness
         target = np.array([plate.p[0], plate.p[1], top + 0.004])
-        yield from move_straight(ex, arm, grasp.tcp_for_object_position(target + [0, 0, 0.08]))
-        yield from move_straight(ex, arm, grasp.tcp_for_object_position(target), allow_rrt=False)
-        yield from ex.release(arm)
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.08]) * grasp.tcp_for_object_position(target))
+        yield from ex.put_down(arm, target)

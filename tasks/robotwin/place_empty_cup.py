@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
-import sapien
 import torch
 
 from ahabench.envs.adapter import register_robotwin_task
 from ahabench.envs.base import DualArmTableEnv
 from ahabench.experts.primitives import LEFT, RIGHT, DualArmExpert, top_down_pose
-from tasks.robotwin.objects_c import (CoasterGeom, CupGeom, build_coaster, build_cup, execute_grasp, move_straight,
-                                      place_actor, plan_grasp, quat_apply, sp_pose, yaw_of)
+from ahabench.tasks.robotwin.objects import CupGeom, DiscGeom, build_cup, build_disc
+from ahabench.tasks.robotwin.poses import is_upright, place_actor, rests_on, sp_pose, yaw_of
 
 #: Success tolerance between the cup's and the coaster's centres in xy (m).
 XY_TOL = 0.025
@@ -54,12 +53,12 @@ class PlaceEmptyCupEnv(DualArmTableEnv):
     )
 
     cup_geom = CupGeom()
-    coaster_geom = CoasterGeom()
+    coaster_geom = DiscGeom(radius=0.05, thickness=0.006)
 
     def _load_scene(self, options: dict):
         super()._load_scene(options)
         self.cup = self.add_task_actor(build_cup(self.scene, "cup", self.cup_geom))
-        self.coaster = self.add_task_actor(build_coaster(self.scene, "coaster", self.coaster_geom))
+        self.coaster = self.add_task_actor(build_disc(self.scene, "coaster", self.coaster_geom, (0.45, 0.3, 0.2), 600))
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
         super()._initialize_episode(env_idx, options)
@@ -78,12 +77,8 @@ class PlaceEmptyCupEnv(DualArmTableEnv):
 
     # ------------------------------------------------------------------ success
     def evaluate(self) -> dict:
-        cup, coaster = self.cup.pose.p, self.coaster.pose.p
-        xy_ok = torch.linalg.norm(cup[:, :2] - coaster[:, :2], dim=1) <= XY_TOL
-        dz = cup[:, 2] - (coaster[:, 2] + self.coaster_geom.thickness)
-        on = xy_ok & (dz > -0.005) & (dz < Z_TOL)
-        up = quat_apply(self.cup.pose.q, torch.tensor([0.0, 0.0, 1.0], device=self.device))[:, 2]
-        upright = up > np.cos(np.deg2rad(15))
+        on = rests_on(self.cup.pose.p, self.coaster.pose.p, self.coaster_geom.thickness, XY_TOL, Z_TOL)
+        upright = is_upright(self.cup.pose.q)
         released = self.gripper_open(LEFT if self.side > 0 else RIGHT)
         return {"cup_on_coaster": on, "cup_upright": upright, "gripper_open": released,
                 "success": on & upright & released}
@@ -93,17 +88,11 @@ class PlaceEmptyCupEnv(DualArmTableEnv):
         ex = DualArmExpert(self)
         arm = LEFT if self.side > 0 else RIGHT
         cup, coaster = sp_pose(self.cup.pose), sp_pose(self.coaster.pose)
-        handle_yaw = yaw_of(cup)  # the builder's handle points along local +x
+        handle_yaw = yaw_of(cup.q)  # the builder's handle points along local +x
         center = cup.p + [0.0, 0.0, self.cup_geom.height - GRASP_DEPTH]
         # Close across the body, perpendicular to the handle, so neither finger lands on the handle.
         yaws = [handle_yaw + np.pi / 2, handle_yaw - np.pi / 2]
-        plan = plan_grasp(ex, arm, [top_down_pose(center, y) for y in yaws])
-        yield from execute_grasp(ex, arm, plan, cup)
-        grasp = ex.last_grasp
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.10]) * grasp.tcp)
+        yield from ex.pick_up(arm, [top_down_pose(center, y) for y in yaws], cup, 0.10)
         top = coaster.p[2] + self.coaster_geom.thickness
         target = np.array([coaster.p[0], coaster.p[1], top + 0.003])
-        yield from move_straight(ex, arm, grasp.tcp_for_object_position(target + [0, 0, 0.08]))
-        yield from move_straight(ex, arm, grasp.tcp_for_object_position(target), allow_rrt=False)
-        yield from ex.release(arm)
-        yield from move_straight(ex, arm, sapien.Pose([0, 0, 0.08]) * grasp.tcp_for_object_position(target))
+        yield from ex.put_down(arm, target)
