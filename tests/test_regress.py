@@ -82,6 +82,16 @@ def test_a_run_under_other_conditions_is_refused_naming_the_difference(kw, named
     assert res.test in ("fisher", "paired") and named in res.mismatches
 
 
+def test_a_run_with_other_task_args_is_refused():
+    """A dynamic task's level and speed are run conditions: a level-2 run is not compared with a level-1 reference."""
+    ref = ref_of(grid({"a": 4}))
+    run = grid({"a": 4})
+    for r in run:
+        r.extra["task_args"] = {"level": 2}
+    with pytest.raises(ReferenceMismatch, match='task_args: run {"level": 2}, reference None'):
+        regress(run, ref)
+
+
 def test_a_counts_only_reference_is_refused_without_seeds():
     run = grid({"a": 4})
     with pytest.raises(ReferenceMismatch, match="records no seeds"):

@@ -135,13 +135,14 @@ class PolicyRunner:
 def run_episode(env: TaskEnv, policy: Policy, *, seed: int, setting: str, mode: str | None,
                 latency: LatencyModel, two_devices: bool = False, stop_on_success: bool = True,
                 record_timeline: bool = False, merge: str = "replace", action_low: Any = None,
-                action_high: Any = None) -> tuple[EpisodeRecord, Timeline | None]:
+                action_high: Any = None, task_args: dict[str, Any] | None = None) -> tuple[EpisodeRecord, Timeline | None]:
     """Run one episode; return its record and (if ``record_timeline``) the clock's timeline.
 
     mode: ``frozen``/``blocking``/``async``, or None for the policy's ``default_mode``; a mode the policy
     does not list in ``spec.modes`` raises ValueError. Action bounds: ``action_low``/``action_high`` if
     given, else the env's ``action_low``/``action_high`` attributes if it has them, else only NaN/inf
-    and shape are checked.
+    and shape are checked. task_args: the env kwargs the task was built with (a dynamic task's level and speed),
+    recorded in ``extra`` when given so that regress can tell runs of different motion apart.
     """
     spec = policy.spec
     mode = spec.default_mode if mode is None else mode
@@ -181,6 +182,8 @@ def run_episode(env: TaskEnv, policy: Policy, *, seed: int, setting: str, mode: 
                              # the model's settings, minus machine-specific paths (records must compare
                              # byte-for-byte across machines)
                              "latency_model": {k: v for k, v in latency.describe().items() if k != "source"}}
+    if task_args:
+        extra["task_args"] = dict(sorted(task_args.items()))
     record = EpisodeRecord(task=info.task, setting=setting, seed=seed, policy=spec.name, mode=mode,
                            profile=latency.name, latency=latency.kind, **m,
                            frames_rendered=getattr(env, "frames_rendered", 0) - rendered0, error=error,

@@ -157,7 +157,7 @@ class EpisodeWorker:
             # timeline is kept beside its record (cfg.run_dir).
             rec, timeline = run_episode(env, policy, seed=job.seed, setting=cfg.setting, mode=cfg.mode,
                                         latency=latency, two_devices=cfg.two_devices,
-                                        stop_on_success=cfg.stop_on_success,
+                                        stop_on_success=cfg.stop_on_success, task_args=cfg.task_args,
                                         record_timeline=record_timeline or bool(cfg.run_dir))
             if recorder is not None:
                 recorder.save(Path(cfg.video_dir) / f"{job.task}_seed{job.seed}.mp4")

@@ -39,7 +39,8 @@ REFERENCE_KIND = "ahabench-reference"
 REFERENCE_VERSION = 2
 TESTS: tuple[str, ...] = ("auto", "exact", "statistical")
 #: Run conditions that must match the reference's (record fields, or keys of ``record.extra``).
-CONDITION_KEYS: tuple[str, ...] = ("policy", "setting", "mode", "profile", "latency", "latency_scale", "two_devices")
+CONDITION_KEYS: tuple[str, ...] = ("policy", "setting", "mode", "profile", "latency", "latency_scale", "two_devices",
+                                   "task_args")
 #: Per-episode fields compared in exact mode.
 OUTCOME_KEYS: tuple[str, ...] = ("success", "t_success_s", "error_kind", "action_digest")
 BROKEN_KINDS: tuple[str, ...] = ("crash", "bad_action")
@@ -154,13 +155,17 @@ def counts(records: Sequence[EpisodeRecord]) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
+def _condition_value(v: Any) -> Any:
+    return json.dumps(v, sort_keys=True) if isinstance(v, dict) else v  # task_args: a dict, compared as text
+
+
 def conditions(records: Sequence[EpisodeRecord]) -> dict[str, str]:
     """The run's :data:`CONDITION_KEYS`, each as its distinct values joined by ',' (a mixed run shows all).
     Crashed episodes are left out when others exist: their records hold only what the run config knew."""
     records = [r for r in records if r.error_kind != "crash"] or list(records)
     out = {}
     for key in CONDITION_KEYS:
-        vals = {getattr(r, key) if hasattr(r, key) else (r.extra or {}).get(key) for r in records}
+        vals = {_condition_value(getattr(r, key) if hasattr(r, key) else (r.extra or {}).get(key)) for r in records}
         out[key] = ",".join(sorted(str(v) for v in vals))
     return out
 
