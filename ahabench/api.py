@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ahabench.engine.io import EPISODES, Manifest, read_episodes, read_manifest
 from ahabench.engine.run import Progress, RunConfig, RunResult, run_eval
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
 from ahabench.records import EpisodeRecord
@@ -22,6 +21,7 @@ from ahabench.report.compare import CompareRow, compare_records
 from ahabench.report.regress import RegressResult, load_reference, write_reference
 from ahabench.report.regress import regress as _regress
 from ahabench.report.sweep import DEFAULT_KEEP, CriticalPoint, SweepPoint, critical_points, write_sweep
+from ahabench.rundir import EPISODES, Manifest, read_episodes, read_manifest
 
 log = logging.getLogger(__name__)
 

@@ -85,7 +85,7 @@ def _ci(r: Any) -> str:
 
 
 def summary_table(rows: list[Any], title: str) -> Table:
-    from ahabench.report.summary import OVERALL
+    from ahabench.rundir import OVERALL
 
     t = _table(title, ("task", "success", "95% CI", "err", "t_succ s", "Hz", "react ms", "stale", "held"))
     for r in rows:

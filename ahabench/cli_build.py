@@ -106,7 +106,7 @@ def openloop_cmd(policy: PolicyOpt,
                  policy_args: Annotated[list[str] | None, typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable.")] = None) -> None:
     """Open-loop action error on recorded demos, beside holding the current joint position (no simulator)."""
     from ahabench import api
-    from ahabench.report.summary import OVERALL
+    from ahabench.rundir import OVERALL
 
     with _progress_ctx() as bar:
         ids: dict[str, Any] = {}

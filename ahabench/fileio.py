@@ -1,7 +1,7 @@
 """Atomic file writes: the one place that writes a file through a temporary sibling and a rename.
 
 A reader (or a resumed run after a crash) sees either the old file or the new one, never half of one. Stdlib
-only, so every layer can use it: run directories (:mod:`ahabench.engine.io`), reports, the seed cache, demo
+only, so every layer can use it: run directories (:mod:`ahabench.rundir`), reports, the seed cache, demo
 sidecars and training checkpoints.
 """
 

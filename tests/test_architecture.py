@@ -16,7 +16,7 @@ from ahabench.codehash import PACKAGE_DIRS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The harness's layers, lowest first: a module may import its own layer and the ones before it, never after.
-LAYERS = ("clock", "latency", "engine", "serve", "api", "cli")
+LAYERS = ("clock", "latency", "rundir", "engine", "serve", "api", "cli")
 #: Modules of ahabench that may import the WAM family's code: the tools that train and time it.
 WAM_TOOLS = ("ahabench.train", "ahabench.bench", "ahabench.data")
 #: Files over this many lines are split (one concept per file).
@@ -132,6 +132,17 @@ def test_the_harness_imports_no_policy():
     bad = [(m, t) for m, ts in graph.items() if not m.startswith(("ahabench.policies", *WAM_TOOLS))
            for t in ts if t.startswith("ahabench.policies")]
     assert bad == []
+
+
+def test_running_and_reporting_meet_only_in_the_run_directory():
+    """Reports read run directories (ahabench.rundir) and never import the engine; the engine writes through the
+    same module and never imports a report."""
+    graph = _graph()
+    report_to_engine = [(m, t) for m, ts in graph.items() if m.startswith("ahabench.report") for t in ts
+                        if t.startswith("ahabench.engine")]
+    engine_to_report = [(m, t) for m, ts in graph.items() if m.startswith("ahabench.engine") for t in ts
+                        if t.startswith("ahabench.report")]
+    assert report_to_engine == [] and engine_to_report == []
 
 
 def test_the_harness_imports_no_task():

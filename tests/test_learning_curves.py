@@ -50,7 +50,7 @@ def test_cli_writes_tables_and_plot(tmp_path):
 
 
 def _eval_run(root: Path, name: str, step: int, successes: list[bool], seeds=(5000, 5001), phases=None) -> Path:
-    from ahabench.engine.io import write_manifest, write_sorted_episodes
+    from ahabench.rundir import write_manifest, write_sorted_episodes
     from test_report import rec
 
     ck = root / f"ck{step}"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import test_run  # noqa: F401  (registers the fake task and policies)
 from ahabench.cli import app
 from ahabench.report.regress import Reference, ReferenceMismatch, load_reference, reference_from_records, regress, write_reference
-from ahabench.report.stats import min_detectable_drop, sign_test_less
+from ahabench.stats import min_detectable_drop, sign_test_less
 from test_report import rec
 from test_run import FAKE_TASK
 

@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from ahabench.engine.io import write_manifest, write_sorted_episodes
 from ahabench.records import EpisodeRecord
 from ahabench.report.compare import compare_markdown, compare_records
-from ahabench.report.summary import load_summary, summarize, summary_to_csv, write_summary
 from ahabench.report.sweep import SweepPoint, write_sweep
+from ahabench.rundir import load_summary, summarize, summary_to_csv, write_manifest, write_sorted_episodes, write_summary
 
 
 def rec(task="a", seed=0, success=True, t=2.0, chunk_ms=41.37, n_chunks=10, policy="p", error=None, **kw):
@@ -137,7 +136,7 @@ def test_critical_latency_is_the_last_value_keeping_the_fraction_with_its_bracke
 def test_manifest_is_typed_written_and_read_in_one_place(tmp_path):
     import json
 
-    from ahabench.engine.io import Manifest, read_manifest
+    from ahabench.rundir import Manifest, read_manifest
 
     m = write_manifest(tmp_path, {"policy": "p", "mode": "async", "policy_kwargs": {"checkpoint": "ck"}}, {"a": [1, 2, 3]},
                        extra={"note": "x"})

@@ -141,8 +141,8 @@ def test_run_writes_all_files(tmp_path):
 
 def test_timelines_are_kept_at_eval_time_and_the_report_only_reads_them(tmp_path, monkeypatch):
     from ahabench.engine import workers
-    from ahabench.engine.io import read_timeline, timeline_path
     from ahabench.report.markdown import write_report
+    from ahabench.rundir import read_timeline, timeline_path
 
     res = run(tmp_path, workers=2)
     for s in SEEDS[FAKE_TASK]:

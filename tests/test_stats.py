@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ahabench.report.stats import fisher_exact_less, holm_adjust, percentile, wilson_interval
+from ahabench.stats import fisher_exact_less, holm_adjust, percentile, wilson_interval
 
 
 @pytest.mark.parametrize("k,n,lo,hi", [
@@ -70,7 +70,7 @@ def test_percentile_linear():
 
 
 def test_mcnemar_exact_by_hand():
-    from ahabench.report.stats import mcnemar_exact
+    from ahabench.stats import mcnemar_exact
 
     assert mcnemar_exact(0, 0) == 1.0
     # 5 gains, 0 losses: 2 * P(X <= 0) = 2 / 32
@@ -81,7 +81,7 @@ def test_mcnemar_exact_by_hand():
 
 
 def test_paired_bootstrap_interval_is_seeded_and_covers_the_mean():
-    from ahabench.report.stats import paired_bootstrap_mean
+    from ahabench.stats import paired_bootstrap_mean
 
     diffs = [-1.0, -0.5, -0.8, -1.2, -0.9, -0.7]
     lo, hi = paired_bootstrap_mean(diffs)

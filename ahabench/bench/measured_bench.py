@@ -30,7 +30,7 @@ def bench_measured_eval(out: Path | None, task: str = "click_bell", policies: Se
     """Evaluate ``policies`` on ``task`` at ``seeds`` with measured latency, in-process (one worker, one torch
     thread); write ``out/measured_eval.csv|json`` (plus the run dirs under ``out/measured_runs``)."""
     from ahabench.api import compare, load_run
-    from ahabench.report.summary import summarize_group
+    from ahabench.rundir import summarize_group
 
     if len(policies) < 2:
         raise ValueError(f"the measured benchmark compares at least two policies, got {list(policies)!r}")

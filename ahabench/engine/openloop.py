@@ -35,7 +35,7 @@ from ahabench.clock.config import dt_us_for
 from ahabench.data.format import EpisodeData, iter_episodes
 from ahabench.policy import Policy
 from ahabench.policy_registry import make_policy
-from ahabench.report.summary import OVERALL
+from ahabench.rundir import OVERALL
 from ahabench.task_registry import task_spec
 from ahabench.types import EpisodeInfo, Observation
 

@@ -3,7 +3,7 @@ forkserver pool), write the run directory, resume interrupted runs.
 
 Run directory: ``manifest.json`` (config, seeds, versions, git commit, host), ``episodes.jsonl``
 (one EpisodeRecord per line; appended durably as episodes finish, rewritten sorted by task then seed
-when the run completes), ``summary.csv`` / ``summary.json`` (see :mod:`ahabench.report.summary`).
+when the run completes), ``summary.csv`` / ``summary.json`` (see :mod:`ahabench.rundir`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ahabench.engine.io import EPISODES, EpisodeWriter, read_episodes, read_manifest, write_manifest, write_sorted_episodes
 from ahabench.engine.workers import EpisodeJob, EpisodeWorker, WorkerConfig, crash_record, init_pool_worker, run_in_pool
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE, LATENCY_KINDS
 from ahabench.policy import PolicyUnreachableError
 from ahabench.pool import limit_threads, run_jobs
 from ahabench.records import EpisodeRecord
-from ahabench.report.summary import GroupSummary, summarize, write_summary
+from ahabench.rundir import (
+    EPISODES,
+    EpisodeWriter,
+    GroupSummary,
+    read_episodes,
+    read_manifest,
+    summarize,
+    write_manifest,
+    write_sorted_episodes,
+    write_summary,
+)
 
 log = logging.getLogger(__name__)
 

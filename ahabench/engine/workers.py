@@ -149,7 +149,7 @@ class EpisodeWorker:
             policy = self._get_policy()
             recorder = None
             if cfg.video_dir:
-                from ahabench.engine.io import FrameRecorder
+                from ahabench.engine.video import FrameRecorder
 
                 env = recorder = FrameRecorder(env)
             seed_everything(job.seed)
@@ -162,7 +162,7 @@ class EpisodeWorker:
             if recorder is not None:
                 recorder.save(Path(cfg.video_dir) / f"{job.task}_seed{job.seed}.mp4")
             if cfg.run_dir and timeline is not None:
-                from ahabench.engine.io import write_timeline
+                from ahabench.rundir import write_timeline
 
                 write_timeline(Path(cfg.run_dir), job.task, job.seed, timeline)
             return rec, timeline

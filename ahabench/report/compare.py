@@ -7,7 +7,7 @@
 
 Paired tests on the shared (task, seed) episodes: McNemar's exact test on success (``gains``: solved by the
 policy only, ``losses``: by the baseline only, ``mcnemar_p``: two-sided), and a paired bootstrap interval
-(:data:`ahabench.report.stats.BOOTSTRAP_RESAMPLES` resamples, fixed seed) of the mean ``t_success`` difference
+(:data:`ahabench.stats.BOOTSTRAP_RESAMPLES` resamples, fixed seed) of the mean ``t_success`` difference
 (policy minus baseline) over the episodes both solved.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ahabench.records import EpisodeRecord
-from ahabench.report.stats import mcnemar_exact, paired_bootstrap_mean
-from ahabench.report.summary import OVERALL, summarize_group
+from ahabench.rundir import OVERALL, summarize_group
+from ahabench.stats import mcnemar_exact, paired_bootstrap_mean
 
 
 @dataclass

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ahabench.report.summary import GroupSummary
+from ahabench.rundir import GroupSummary
 
 if TYPE_CHECKING:  # annotations only: the report reads a run directory through engine.io, imported when it does
-    from ahabench.engine.io import Manifest
+    from ahabench.rundir import Manifest
 
 
 def _f(x: float | None, spec: str = ".2f") -> str:
@@ -63,7 +63,7 @@ def render_report(manifest: Manifest, rows: Sequence[GroupSummary], plots: dict[
 def _timeline_for(run: Path, recs: Sequence[Any], timeline: tuple[str, int] | None) -> tuple[Any, str]:
     """The timeline stored at eval time (``timelines/``) of the episode asked for, by default the first successful
     one (else the first): a success shows the whole cycle of prefill, chunks and queue until the task is done."""
-    from ahabench.engine.io import read_timeline
+    from ahabench.rundir import read_timeline
 
     if timeline is None:
         pick = next((r for r in recs if r.success_once), recs[0] if recs else None)
@@ -79,11 +79,10 @@ def _timeline_for(run: Path, recs: Sequence[Any], timeline: tuple[str, int] | No
 
 def write_report(run: Path, timeline: tuple[str, int] | None = None) -> Path:
     """Write RUN/report.md and RUN/plots/*.png from the run directory; returns the report's path."""
-    from ahabench.engine.io import EPISODES, read_episodes, read_manifest
     from ahabench.fileio import atomic_write_text
     from ahabench.report.plots import plot_rates, plot_success
-    from ahabench.report.summary import summarize
     from ahabench.report.timeline import plot_timeline
+    from ahabench.rundir import EPISODES, read_episodes, read_manifest, summarize
 
     run = Path(run)
     manifest = read_manifest(run)

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: reports are written on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ahabench.report.summary import OVERALL, GroupSummary  # noqa: E402
+from ahabench.rundir import OVERALL, GroupSummary  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

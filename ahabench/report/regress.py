@@ -15,7 +15,7 @@ and the reference has to be made again on purpose (``make ci-reference``).
 test of H1 "the run succeeds less often": the exact **sign test** (McNemar) on the paired episodes when the seeds
 match, else **Fisher's exact test** on the 2x2 counts (small counts, rates near 0 or 1: no normal approximation).
 The per-task p-values are **Holm-corrected**; the pooled counts get one more test at ``alpha``. Every row states
-its power: :func:`ahabench.report.stats.min_detectable_drop`, the fewest lost successes the test can flag at the
+its power: :func:`ahabench.stats.min_detectable_drop`, the fewest lost successes the test can flag at the
 reference's size. A reference whose pooled test cannot flag even a run that solves nothing (a policy that
 stopped working) is refused as underpowered unless ``allow_underpowered``.
 
@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ahabench.records import EpisodeRecord
-from ahabench.report.stats import fisher_exact_less, holm_adjust, min_detectable_drop, sign_test_less
-from ahabench.report.summary import OVERALL
+from ahabench.rundir import OVERALL
+from ahabench.stats import fisher_exact_less, holm_adjust, min_detectable_drop, sign_test_less
 
 REFERENCE_KIND = "ahabench-reference"
 REFERENCE_VERSION = 2
@@ -189,7 +189,7 @@ def reference_from_records(records: Sequence[EpisodeRecord], meta: dict[str, Any
 
 
 def write_reference(path: Path, records: Sequence[EpisodeRecord], meta: dict[str, Any] | None = None) -> Path:
-    from ahabench.engine.io import atomic_write_text
+    from ahabench.rundir import atomic_write_text
 
     atomic_write_text(Path(path), json.dumps(reference_from_records(records, meta), indent=2, sort_keys=True) + "\n")
     return Path(path)
@@ -204,7 +204,7 @@ def load_reference(path: Path) -> Reference:
     """A reference file (``--write-reference``), or a run directory used as one (its episodes.jsonl)."""
     path = Path(path)
     if path.is_dir():
-        from ahabench.engine.io import EPISODES, read_episodes
+        from ahabench.rundir import EPISODES, read_episodes
 
         recs = read_episodes(path / EPISODES)
         if not recs:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ahabench.engine.io import EPISODES, Manifest, read_episodes, read_manifest
+from ahabench.rundir import EPISODES, Manifest, read_episodes, read_manifest
 
 COLUMNS = ["step", "phase", "data", "checkpoint", "policy", "mode", "episodes", "successes", "success_rate",
            "tasks", "tasks_above_0"]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ahabench.report.summary import GroupSummary
+from ahabench.rundir import GroupSummary
 
 KNOBS = {"latency_scale": "latency scale (x profile)", "delay_ms": "fixed call latency (ms)"}
 #: Default fraction of the lowest-latency success that the critical latency keeps.

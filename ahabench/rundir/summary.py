@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ahabench.records import EpisodeRecord
-from ahabench.report.stats import mean, percentile, wilson_interval
+from ahabench.stats import mean, percentile, wilson_interval
 
 OVERALL = "overall"
 
