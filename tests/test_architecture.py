@@ -255,3 +255,17 @@ def test_every_task_has_its_gymnasium_id_declared():
     tasks = {ep.name: ep.value for ep in entry_points(group="ahabench.tasks")}
     shipped = [t for members in suites().values() for t in members]
     assert {task_spec(t).env_id: tasks[t] for t in shipped} == {i: m for i, m in declared.items() if m.startswith("ahabench.")}
+
+
+def test_the_clock_core_stays_pure():
+    """The clock imports no simulator, no torch, no numpy and never reads the wall clock (its timelines are
+    hand-computable): in a fresh interpreter, importing it loads none of them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ahabench.clock\n"
+            "print(sorted(m for m in ('torch', 'sapien', 'mani_skill', 'numpy', 'gymnasium') if m in sys.modules))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert res.stdout.strip() == "[]", res.stdout + res.stderr[-2000:]
+    clock_files = [p for m, p in _modules().items() if m.startswith("ahabench.clock")]
+    assert clock_files and not [p for p in clock_files if "time.time(" in p.read_text() or "perf_counter" in p.read_text()]

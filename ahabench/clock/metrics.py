@@ -6,29 +6,10 @@ knows. Latency statistics cover completed jobs; for a synchronous policy its ``c
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import Any
 
 from ahabench.clock.timeline import Timeline
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) with linear interpolation between order statistics (numpy's default);
-    None for no values."""
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile q must be in [0, 100], got {q!r}")
-    xs = sorted(values)
-    if not xs:
-        return None
-    pos = (len(xs) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+from ahabench.stats import mean, percentile  # pure Python: the clock stays free of numpy/torch/SAPIEN
 
 
 def chunk_latencies_ms(tl: Timeline) -> list[float]:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ahabench.data.format import DemoWriter, EpisodeData, load_meta
+from ahabench.envs.camera import DEFAULT_CAMERA_HW
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def collect_task(
     setting: str,
     out: Path,
     frame_every: int = 4,
-    camera_hw: tuple[int, int] = (64, 80),
+    camera_hw: tuple[int, int] = DEFAULT_CAMERA_HW,
     progress: Callable[[CollectEvent], None] | None = None,
     action_noise: float = 0.0,
     first_seed: int = 0,
@@ -299,7 +300,7 @@ def collect_demos(
     setting: str,
     out: Path,
     frame_every: int = 4,
-    camera_hw: tuple[int, int] = (64, 80),
+    camera_hw: tuple[int, int] = DEFAULT_CAMERA_HW,
     workers: int = 1,
     progress: Callable[[CollectEvent], None] | None = None,
     action_noise: float = 0.0,
