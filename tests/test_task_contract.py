@@ -9,7 +9,7 @@
   action's dimension.
 
 Task-specific checks (step limits, success tests against near misses, objects at rest, plan determinism) live in
-test_tasks_robotwin_b.py, test_tasks_robotwin_c.py and test_tasks_maniskill.py.
+test_tasks_robotwin.py, test_tasks_maniskill.py and test_tasks_dynamic.py.
 """
 
 from __future__ import annotations
