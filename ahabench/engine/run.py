@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ _ADDED_KEYS: dict[str, Any] = {"task_args": {}}
 EXECUTORS = ("local", "ray")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
     """Everything that defines an evaluation run (stored verbatim in manifest.json)."""
 
@@ -186,7 +186,8 @@ def run_eval(cfg: RunConfig, out: Path, resume: bool = False,
 
     for mod in cfg.imports:
         importlib.import_module(mod)
-    cfg.mode, policy = resolve_mode(cfg.policy, cfg.mode, cfg.policy_kwargs)
+    mode, policy = resolve_mode(cfg.policy, cfg.mode, cfg.policy_kwargs)
+    cfg = replace(cfg, mode=mode)  # the config as run: the policy's default mode made explicit
     try:
         latency = check_latency(cfg, policy)
     finally:
