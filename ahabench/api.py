@@ -7,13 +7,13 @@ Running is separate from reporting: :func:`eval_run` writes a run directory; :fu
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ahabench.catalog import list_profiles, list_tasks
 from ahabench.engine.run import Progress, RunConfig, RunResult, run_eval
 from ahabench.latency import DEFAULT_LATENCY, DEFAULT_PROFILE
 from ahabench.records import EpisodeRecord
@@ -21,6 +21,7 @@ from ahabench.report.compare import CompareRow, compare_records
 from ahabench.report.regress import RegressResult, load_reference, write_reference
 from ahabench.report.regress import regress as _regress
 from ahabench.report.sweep import DEFAULT_KEEP, CriticalPoint, SweepPoint, critical_points, write_sweep
+from ahabench.report.sweep_grid import GridCell, setting_label, write_grid
 from ahabench.rundir import EPISODES, Manifest, read_episodes, read_manifest
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,51 @@ def _executor_session(eval_kwargs: dict[str, Any]) -> Any:
     from ahabench.engine.ray_executor import ray_session
 
     return ray_session(eval_kwargs.get("ray_address"), int(eval_kwargs.get("workers", 1)))
+
+
+
+@dataclass
+class GridResult:
+    cells: list[GridCell]
+    csv_path: Path
+    png_path: Path
+
+
+def sweep_grid(
+    policy: str,
+    tasks: str | Sequence[str] = "all",
+    episodes: int = 10,
+    delays_ms: Sequence[float] = (0, 100, 200, 300, 400),
+    modes: Sequence[str] = ("frozen", "blocking", "async"),
+    vary: dict[str, Sequence[Any]] | None = None,
+    out: str | Path | None = None,
+    resume: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    task_args: dict[str, Any] | None = None,
+    **eval_kwargs: Any,
+) -> GridResult:
+    """One delay sweep (:func:`sweep`) per mode and per setting of the task args in ``vary`` (their cartesian
+    product, on top of ``task_args``), all on the same seeds; writes ``out/<setting>/<mode>/`` for each sweep and
+    ``out/grid.csv`` + ``out/grid.png`` over all of them (:mod:`ahabench.report.sweep_grid`)."""
+    import itertools
+
+
+
+    if not modes:
+        raise ValueError("sweep_grid needs at least one mode")
+    keys = sorted(vary or {})
+    settings = [dict(zip(keys, combo)) for combo in itertools.product(*(list((vary or {})[k]) for k in keys))]
+    out_root = Path(out) if out is not None else RUNS_DIR / f"grid_{policy}"
+    cells = []
+    with _executor_session(eval_kwargs):  # one Ray instance for the whole grid
+        for setting in settings:
+            args = {**(task_args or {}), **setting}
+            for mode in modes:
+                res = sweep(policy, tasks, episodes, delays_ms=delays_ms, out=out_root / setting_label(setting) / mode,
+                            resume=resume, progress=progress, mode=mode, task_args=args, **eval_kwargs)
+                cells.append(GridCell(setting, mode, res.points))
+    csv_path, png = write_grid(out_root, cells, title=f"{policy}: success vs call latency")
+    return GridResult(cells, csv_path, png)
 
 
 def load_run(run_dir: str | Path) -> tuple[Manifest, list[EpisodeRecord]]:
@@ -236,71 +282,6 @@ def report(run: str | Path, timeline: tuple[str, int] | None = None) -> Path:
     return write_report(Path(run), timeline=timeline)
 
 
-def list_tasks(suite: str | None = None) -> list[dict[str, Any]]:
-    """Task rows: name, suite, description, arms, step and time limits, expert success (if tabulated) and
-    ``expert_success_stale``: True when the task's code changed since that success was measured."""
-    from ahabench.codehash import task_code_hash
-    from ahabench.task_registry import suites, task_names, task_spec
-
-    all_suites = {k: list(v) for k, v in suites().items()}
-    in_suites = {t for members in all_suites.values() for t in members}
-    for name in task_names():  # tasks no suite declares (installed packages'), under the suite their spec names
-        if name not in in_suites:
-            all_suites.setdefault(task_spec(name).suite, []).append(name)
-    if suite is not None and suite not in all_suites:
-        raise KeyError(f"unknown suite {suite!r}; known suites: {', '.join(sorted(all_suites))}")
-    names = list(all_suites[suite]) if suite else [t for s in all_suites for t in all_suites[s]]
-    expert = _expert_success_table()
-    rows = []
-    for n in dict.fromkeys(names):
-        try:
-            s = task_spec(n)
-        except KeyError:  # declared in a suite but its module did not register it (not built yet)
-            log.warning("task %s is declared in a suite but not registered; left out", n)
-            continue
-        rate, code = expert.get(s.name, (None, ""))
-        rows.append({"name": s.name, "suite": s.suite, "description": s.description, "arms": s.arms,
-                     "max_steps": s.max_steps, "control_hz": s.control_hz, "time_limit_s": s.time_limit_s,
-                     "expert_success": rate,
-                     "expert_success_stale": rate is not None and code != task_code_hash(s.name)})
-    return rows
-
-
-def _expert_success_table() -> dict[str, tuple[float, str]]:
-    """task -> (clean-setting expert success, code hash it was measured with) from the committed table."""
-    from importlib.resources import files
-
-    path = files("ahabench.tasks") / "expert_success.csv"  # committed table, shipped as package data of the tasks package
-    if not path.is_file():
-        return {}
-    out: dict[str, tuple[float, str]] = {}
-    with path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            if row.get("setting", "clean") != "clean":
-                continue
-            name = row.get("task") or row.get("name")
-            val = next((row[k] for k in ("expert_success", "success_rate", "success") if row.get(k)), None)
-            if name and val is not None:
-                try:
-                    out[name] = (float(val), row.get("code_hash") or "")
-                except ValueError:
-                    log.warning("%s: bad expert success %r for task %s", path, val, name)
-    return out
-
-
-def list_profiles() -> list[dict[str, Any]]:
-    """Shipped latency profiles: name, description, devices and the policies they time."""
-    from ahabench.latency import PROFILES_DIR, load_profile
-    from ahabench.latency import list_profiles as names
-
-    rows = []
-    for name in names():
-        p = load_profile(name)
-        rows.append({"name": p.name, "description": p.description, "devices": list(p.devices),
-                     "policies": sorted(p.latency_ms), "path": str(PROFILES_DIR / f"{name}.yaml")})
-    return rows
-
-
 def collect(tasks: str | Sequence[str], episodes: int, setting: str = "clean", out: str | Path = "data/demos",
             progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
     """Collect expert demos (delegates to ahabench.data.collect.collect_demos)."""
@@ -367,4 +348,4 @@ def policy_server(policy: str, policy_kwargs: dict[str, Any] | None = None, host
 __all__ = ["policy_server",
            "task_names", "eval_run", "compare", "sweep", "regress", "make_reference", "report", "list_tasks", "list_profiles",
            "collect", "train", "open_loop", "curves", "load_run", "default_out", "Comparison", "SweepResult", "RunResult",
-           "RunConfig", "Progress"]
+           "RunConfig", "Progress", "sweep_grid", "GridResult"]

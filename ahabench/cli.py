@@ -22,6 +22,7 @@ from ahabench.cli_args import (
     parse_policy_kwargs,
     parse_seeds,
     parse_task_args,
+    parse_vary,
 )
 from ahabench.cli_common import (
     CameraOpt,
@@ -209,6 +210,35 @@ def sweep_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt 
                   + (f"{c.critical_value:g} ({100 * c.critical_success:.0f}% [{100 * c.critical_ci_low:.0f}, "
                      f"{100 * c.critical_ci_high:.0f}]), {bracket}" if c.critical_value is not None else f"none, {bracket}"))
     console.print(f"wrote {res.csv_path}, {res.png_path}, critical.csv and success_vs_hz.png beside them")
+
+
+@app.command("sweep-grid")
+@_friendly
+def sweep_grid_cmd(policy: PolicyOpt, tasks: TasksOpt = "all", episodes: EpisodesOpt = 10,
+                   delays_ms: Annotated[str, typer.Option("--delays-ms", help="Comma-separated fixed call latencies in ms.")] = "0,100,200,300,400",
+                   modes: Annotated[str, typer.Option("--modes", help="Comma-separated modes, one sweep each.")] = "frozen,blocking,async",
+                   vary: Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2,...: task-arg values, one sweep per mode for each (repeatable: the cartesian product), e.g. level=1,2,3.")] = None,
+                   setting: SettingOpt = "clean", seed: SeedOpt = 0, seeds: SeedsOpt = None, workers: WorkersOpt = 1,
+                   out: OutOpt = None, checkpoint: CkptOpt = None, imports: ImportOpt = None, task_args: TaskArgOpt = None,
+                   executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
+                   policy_args: Annotated[list[str] | None, typer.Option("--policy-arg", "-P", help="KEY=VALUE passed to the policy factory; repeatable (e.g. execute_len=8).")] = None) -> None:
+    """Success vs call latency for several modes and task settings on the same seeds; writes OUT/grid.csv, grid.png
+    and one sweep per (setting, mode) under OUT/<setting>/<mode>/."""
+    from ahabench import api
+
+    import_all(imports)
+    with _progress_ctx() as bar:
+        res = api.sweep_grid(policy, tasks, episodes, delays_ms=parse_floats(delays_ms, "--delays-ms"),
+                             modes=[m.strip() for m in modes.split(",") if m.strip()], vary=parse_vary(vary), out=out,
+                             progress=_RunProgress(bar, "grid"), setting=setting, seed=seed, seeds=parse_seeds(seeds, tasks),
+                             workers=workers, policy_kwargs=parse_policy_kwargs(checkpoint, policy_args),
+                             imports=imports or (), executor=executor, ray_address=ray_address,
+                             task_args=parse_task_args(task_args))
+    t = _table(f"{policy}: success vs call latency", ("setting", "mode", *(f"{p.value:g} ms" for p in res.cells[0].points)))
+    for c in res.cells:
+        t.add_row(c.label, c.mode, *(f"{p.summary[-1].successes}/{p.summary[-1].episodes}" for p in c.points))
+    _show(t)
+    console.print(f"wrote {res.csv_path} and {res.png_path}")
 
 
 @app.command("regress")

@@ -54,18 +54,32 @@ def parse_key_values(args: list[str] | None, option: str, example: str) -> dict[
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"bad {option} {item!r}: expected KEY=VALUE, e.g. {example}")
-        if value.strip().lower() in ("true", "false"):
-            kw[key.strip()] = value.strip().lower() == "true"
-            continue
-        for cast in (int, float):
-            try:
-                kw[key.strip()] = cast(value)
-                break
-            except ValueError:
-                continue
-        else:
-            kw[key.strip()] = value
+        kw[key.strip()] = _cast(value)
     return kw
+
+
+def _cast(value: str) -> Any:
+    """true/false -> bool, then int, then float; anything else stays text."""
+    if value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            continue
+    return value
+
+
+def parse_vary(args: list[str] | None) -> dict[str, list[Any]]:
+    """Repeatable --vary KEY=V1,V2,...: the task-arg values a sweep grid runs (cartesian product over keys)."""
+    out: dict[str, list[Any]] = {}
+    for item in args or ():
+        key, sep, values = item.partition("=")
+        vals = [_cast(v) for v in values.split(",") if v.strip()]
+        if not sep or not key.strip() or not vals:
+            raise UsageError(f"bad --vary {item!r}: expected KEY=V1,V2,..., e.g. level=1,2,3")
+        out[key.strip()] = vals
+    return out
 
 
 def parse_policy_kwargs(checkpoint: Path | None, args: list[str] | None = None) -> dict[str, Any]:

@@ -113,6 +113,24 @@ def test_sweep_delays_writes_csv_and_png(tmp_path):
     assert crit[0].startswith("task,knob,keep,reference_value") and len(crit) == 1 + 2 and "critical delay_ms" in res.output
 
 
+def test_sweep_grid_runs_a_sweep_per_setting_and_mode(tmp_path):
+    import csv
+
+    res = invoke("sweep-grid", "-p", "expert", *FAKE, "-n", "4", "--delays-ms", "0,400", "--modes", "frozen,blocking",
+                 "--vary", "max_speed=0.1,0.02", "-o", str(tmp_path / "g"))
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "g" / "grid.csv").open()))
+    assert [(r["setting"], r["mode"], r["delay_ms"]) for r in rows] == [
+        (s, m, d) for s in ("max_speed=0.1", "max_speed=0.02") for m in ("frozen", "blocking") for d in ("0", "400")]
+    rate = {(r["setting"], r["mode"], r["delay_ms"]): float(r["success_rate"]) for r in rows}
+    assert rate[("max_speed=0.02", "frozen", "0")] < rate[("max_speed=0.1", "frozen", "0")]  # the arg reached the env
+    manifest = json.loads((tmp_path / "g" / "max_speed=0.02" / "blocking" / "delay_ms_400" / "manifest.json").read_text())
+    assert manifest["config"]["task_args"] == {"max_speed": 0.02} and manifest["config"]["mode"] == "blocking"
+    assert (tmp_path / "g" / "grid.png").stat().st_size > 1000
+    bad = invoke("sweep-grid", "-p", "expert", *FAKE, "--vary", "max_speed", "-o", str(tmp_path / "b"))
+    assert bad.exit_code == 2 and "max_speed" in bad.output
+
+
 def test_tasks_and_profiles_json():
     res = invoke("tasks", "--json")
     assert res.exit_code == 0, res.output

@@ -25,11 +25,16 @@ FAKE_SPEC = TaskSpec(name=FAKE_TASK, suite="h6_fake", env_id="none", description
 
 
 class FakeReachEnv(TaskEnv):
-    """A point that follows its joint target at most 0.1 per tick; success within 0.05 of a seeded target."""
+    """A point that follows its joint target at most ``max_speed`` (env kwarg, default 0.1) per tick; success within
+    0.05 of a seeded target."""
 
     spec = FAKE_SPEC
 
     def __init__(self, **kwargs: Any):
+        task_args = dict(kwargs.get("env_kwargs") or {})
+        self.max_speed = float(task_args.pop("max_speed", 0.1))
+        if task_args:  # as a real env class refuses an argument it does not take
+            raise TypeError(f"FakeReachEnv got unexpected env kwargs {sorted(task_args)}")
         self.frames_rendered = 0
         self.q = np.zeros(2, np.float32)
         self.target = np.zeros(2, np.float32)
@@ -50,7 +55,7 @@ class FakeReachEnv(TaskEnv):
 
     def step(self, action: np.ndarray) -> dict[str, bool]:
         self.cmd = np.asarray(action, np.float32)
-        self.q = self.q + np.clip(self.cmd - self.q, -0.1, 0.1)
+        self.q = self.q + np.clip(self.cmd - self.q, -self.max_speed, self.max_speed)
         return {"success": bool(np.linalg.norm(self.q - self.target) < 0.05)}
 
     def hold_action(self) -> np.ndarray:

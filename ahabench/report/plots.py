@@ -67,3 +67,27 @@ def plot_sweep(values: Sequence[float], series: dict[str, Sequence[tuple[float, 
     ax.set_ylim(-2, 105)
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+#: Line colours of the modes in a sweep grid, fixed so that every panel and every figure reads the same.
+MODE_COLOURS = {"frozen": "tab:gray", "blocking": "tab:red", "async": "tab:blue"}
+
+
+def plot_grid(panels: dict[str, dict[str, Sequence[tuple[float, float, float, float]]]], path: Path, xlabel: str,
+              title: str = "") -> Path:
+    """One panel per setting (e.g. motion level), one line per mode; points (x, rate, ci_low, ci_high)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), sharey=True, squeeze=False)
+    for ax, (label, lines) in zip(axes[0], panels.items()):
+        for mode, pts in lines.items():
+            xs, rate = [p[0] for p in pts], [100 * p[1] for p in pts]
+            ax.plot(xs, rate, marker="o", label=mode, color=MODE_COLOURS.get(mode))
+            ax.fill_between(xs, [100 * p[2] for p in pts], [100 * p[3] for p in pts], alpha=0.15,
+                            color=MODE_COLOURS.get(mode))
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylim(-2, 105)
+    axes[0][0].set_ylabel("success (%)")
+    axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
