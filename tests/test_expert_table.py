@@ -18,6 +18,8 @@ def test_committed_expert_table_matches_the_task_code():
     registered = [t for s in suites().values() for t in s]
     rows = read_table(TABLE)
     rows = rows[(rows.setting == "clean") & rows.task.isin(registered)]
+    missing = sorted(set(registered) - set(rows.task))
+    assert not missing, f"tasks of a suite with no measured expert success (ahabench expert-table stale): {missing}"
     assert (rows.code_hash.str.len() == 16).all(), f"rows without a code hash: {list(rows.task[rows.code_hash == ''])}"
     stale = stale_rows(rows)
     assert stale.empty, ("expert success measured on other code (task: recorded -> now): "
