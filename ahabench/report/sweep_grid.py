@@ -4,7 +4,8 @@ setting with a line per mode (``ahabench sweep-grid``).
 This is the experiment the ``dynamic`` suite exists for: the same policy frozen, blocking and async across call
 latencies, for each motion level. Frozen pauses the world while the policy thinks, so its line is the
 latency-free reference; blocking lets the world move while the robot waits; async keeps the robot acting.
-Only the overall row of each sweep point is tabulated (per-task rows stay in each sweep's own ``sweep.csv``).
+``grid.csv`` has a row per task and an ``overall`` row (all tasks pooled) per sweep point; the plot draws the
+overall rows.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class GridCell:
 def grid_csv(cells: Sequence[GridCell]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["setting", "mode", "delay_ms", "episodes", "successes", "success_rate", "ci_low", "ci_high",
+    w.writerow(["setting", "mode", "delay_ms", "task", "episodes", "successes", "success_rate", "ci_low", "ci_high",
                 "t_success_mean_s", "hold_ratio", "stale_ratio", "run_dir"])
 
     def f(x: float | None) -> str:
@@ -48,9 +49,10 @@ def grid_csv(cells: Sequence[GridCell]) -> str:
 
     for c in cells:
         for p in c.points:
-            o = p.summary[-1]  # the overall row
-            w.writerow([c.label, c.mode, f(p.value), o.episodes, o.successes, f(o.success_rate), f(o.ci_low),
-                        f(o.ci_high), f(o.t_success_mean_s), f(o.hold_ratio), f(o.stale_ratio), str(p.run_dir)])
+            for o in p.summary:  # each task, then the overall row
+                w.writerow([c.label, c.mode, f(p.value), o.task, o.episodes, o.successes, f(o.success_rate),
+                            f(o.ci_low), f(o.ci_high), f(o.t_success_mean_s), f(o.hold_ratio), f(o.stale_ratio),
+                            p.run_dir.as_posix()])
     return buf.getvalue()
 
 
