@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ahabench-installed
 OUT    ?= runs
 
-.PHONY: setup vulkan lint test test-fast eval bench ci-gate ci-reference fixed-reference reference reference-openloop clean help
+.PHONY: setup vulkan lint test test-fast eval bench ci-gate ci-reference fixed-reference reference reference-dynamic reference-openloop clean help
 
 help:
 	@echo "make eval   - install, then run 'ahabench eval --policy aha-wam --tasks all' on the shipped defaults"
@@ -17,6 +17,7 @@ help:
 	@echo "make ci-reference - write results/reference/ci/ again (after an intended change: a new checkpoint, task code)"
 	@echo "make fixed-reference - write tests/data/fixed_runs/ again (expert and aha-wam, 3 tasks, every mode; after an intended change)"
 	@echo "make reference - the committed reference grid (robotwin, clean, 4 WAM policies x 2 modes) and its comparisons"
+	@echo "make reference-dynamic - the dynamic suite's expert frozen/blocking/async across 0-400 ms per motion level"
 	@echo "make reference-openloop - open-loop action error of the shipped checkpoints on held-out demos"
 	@echo "make setup  - only install (virtualenv, pinned packages, a Vulkan device for SAPIEN)"
 
@@ -98,6 +99,16 @@ reference: setup
 	  --runs $(REF)/fast-wam --out $(REF)/compare --markdown
 	$(BIN)/ahabench compare $(REF_POLICIES) --runs $(REF)/aha-wam-frozen --runs $(REF)/aha-wam-flash-frozen \
 	  --runs $(REF)/naive-async-frozen --runs $(REF)/fast-wam-frozen --out $(REF)/compare-frozen --markdown
+
+# The dynamic suite's reference result (results/reference/dynamic/): the scripted expert frozen, blocking and async
+# (execute_len 8) at fixed call latencies 0-400 ms, for each motion level, on the same 10 eval seeds per task.
+# Writes the sweeps under $(OUT)/reference-dynamic and copies grid.csv / grid.png. ~20 min on 2 cores.
+DYN_REF   ?= results/reference/dynamic
+DYN_SEEDS ?= 100000,100001,100002,100003,100004,100005,100006,100007,100008,100009
+reference-dynamic: setup
+	$(BIN)/ahabench sweep-grid -p expert -t dynamic --delays-ms 0,100,200,300,400 --modes frozen,blocking,async \
+	  --vary level=1,2,3 -P execute_len=8 --seeds $(DYN_SEEDS) -w 2 -o $(OUT)/reference-dynamic
+	mkdir -p $(DYN_REF) && cp $(OUT)/reference-dynamic/grid.csv $(OUT)/reference-dynamic/grid.png $(DYN_REF)/
 
 # Open-loop fit of the shipped checkpoints (results/reference/openloop/): their action error on 5 held-out clean
 # demos of every robotwin task (seeds from 10000 up: no checkpoint trained on them, and they are neither validation

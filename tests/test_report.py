@@ -147,3 +147,13 @@ def test_manifest_is_typed_written_and_read_in_one_place(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"config": {"policy": "p", "episodes": 4}, "seeds": {}}))
     old = read_manifest(tmp_path)
     assert old.checkpoint is None and old.episodes_per_task == 4 and old.versions == {} and isinstance(old, Manifest)
+
+
+def test_sweep_plot_takes_wilson_bounds_a_rounding_error_inside_the_rate(tmp_path):
+    """60/60 has a Wilson upper bound of 0.9999999999999998: matplotlib refuses negative error bars."""
+    from ahabench.report.plots import plot_sweep
+    from ahabench.stats import wilson_interval
+
+    lo, hi = wilson_interval(60, 60)
+    assert plot_sweep([0.0, 100.0], {"overall": [(1.0, lo, hi), (0.0, *wilson_interval(0, 60))]}, tmp_path / "s.png",
+                      "delay (ms)").stat().st_size > 1000

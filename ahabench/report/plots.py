@@ -59,7 +59,8 @@ def plot_sweep(values: Sequence[float], series: dict[str, Sequence[tuple[float, 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for name, pts in series.items():
         rate = [100 * p[0] for p in pts]
-        err = [[100 * (p[0] - p[1]) for p in pts], [100 * (p[2] - p[0]) for p in pts]]
+        # clamped at 0: at 0% or 100% success a Wilson bound can sit a rounding error inside the rate
+        err = [[max(0.0, 100 * (p[0] - p[1])) for p in pts], [max(0.0, 100 * (p[2] - p[0])) for p in pts]]
         ax.errorbar(values, rate, yerr=err, marker="o", capsize=3, label=name,
                     linewidth=2.5 if name == OVERALL else 1.2)
     ax.set_xlabel(xlabel)
