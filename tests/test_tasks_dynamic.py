@@ -150,3 +150,15 @@ def test_expert_replans_per_observation_instant(task):
         assert ok
     finally:
         env.close()
+
+
+@pytest.mark.slow
+def test_demos_collect_and_load_like_any_suites(tmp_path):
+    """The closed-loop expert records demos through the same collector as the static suites."""
+    from ahabench.api import collect
+    from ahabench.data.collect import demos_present
+    from ahabench.data.format import load_meta
+
+    collect(["click_moving_bell"], 2, out=tmp_path)
+    assert demos_present(tmp_path, ["click_moving_bell"], 2)
+    assert load_meta(tmp_path, "click_moving_bell") is not None
