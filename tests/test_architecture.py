@@ -30,8 +30,6 @@ def _modules() -> dict[str, Path]:
         for path in (ROOT / folder).rglob("*.py"):
             parts = path.relative_to(ROOT / folder).with_suffix("").parts
             parts = parts[:-1] if parts[-1] == "__init__" else parts
-            if pkg == "ahabench" and parts and parts[0] in ("tasks", "policies"):
-                continue  # not a folder of ahabench/ (an old build's leftovers would shadow nothing)
             mods[".".join((pkg, *parts))] = path
     return mods
 

@@ -189,7 +189,7 @@ def reference_from_records(records: Sequence[EpisodeRecord], meta: dict[str, Any
 
 
 def write_reference(path: Path, records: Sequence[EpisodeRecord], meta: dict[str, Any] | None = None) -> Path:
-    from ahabench.rundir import atomic_write_text
+    from ahabench.fileio import atomic_write_text
 
     atomic_write_text(Path(path), json.dumps(reference_from_records(records, meta), indent=2, sort_keys=True) + "\n")
     return Path(path)

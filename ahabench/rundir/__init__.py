@@ -6,7 +6,6 @@ timeline of every episode (``timelines/``), all written at eval time. Reports on
 runs a simulator or imports the engine.
 """
 
-from ahabench.fileio import atomic_write_text
 from ahabench.rundir.files import (
     EPISODES,
     MANIFEST,
@@ -36,7 +35,7 @@ from ahabench.rundir.summary import (
 )
 
 __all__ = [
-    "EPISODES", "MANIFEST", "OVERALL", "TIMELINES", "EpisodeWriter", "GroupSummary", "Manifest", "atomic_write_text",
+    "EPISODES", "MANIFEST", "OVERALL", "TIMELINES", "EpisodeWriter", "GroupSummary", "Manifest",
     "git_commit", "host_info", "load_summary", "package_versions", "read_episodes", "read_manifest", "read_timeline",
     "summarize", "summarize_group", "summary_to_csv", "summary_to_json", "timeline_path", "write_manifest",
     "write_sorted_episodes", "write_summary", "write_timeline",

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ahabench.fileio import atomic_write_text  # re-exported: the run directory's writer
+from ahabench.fileio import atomic_write_text
 from ahabench.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
